@@ -1,0 +1,47 @@
+namespace Rnn.Fast.Internals;
+
+/// <summary>
+/// The handful of lane-wise operations the kernels need, abstracted over one vector width.
+/// Kernels are generic over a struct implementing this interface, so the JIT specialises and inlines
+/// every call: one kernel source serves Vector512, Vector256, Vector128 and plain float.
+/// </summary>
+/// <typeparam name="TV">The register type: <c>Vector512&lt;float&gt;</c>, <c>Vector256&lt;float&gt;</c>,
+/// <c>Vector128&lt;float&gt;</c> or <c>float</c>.</typeparam>
+internal interface ISimdOps<TV> where TV : struct
+{
+    /// <summary>Floats per register.</summary>
+    static abstract int Lanes { get; }
+
+    static abstract TV Zero { get; }
+    static abstract TV Broadcast(float value);
+    static abstract TV Load(ref readonly float source);
+    static abstract void Store(TV value, ref float destination);
+
+    static abstract TV Add(TV a, TV b);
+    static abstract TV Subtract(TV a, TV b);
+    static abstract TV Multiply(TV a, TV b);
+    static abstract TV Divide(TV a, TV b);
+
+    /// <summary><c>a * b + c</c>; fused where the hardware has FMA, else multiply then add.</summary>
+    static abstract TV MultiplyAdd(TV a, TV b, TV c);
+
+    /// <summary>Lane-wise maximum that returns NaN when either lane is NaN (ReLU must keep NaN).</summary>
+    static abstract TV MaxPropagateNaN(TV a, TV b);
+    static abstract TV Abs(TV a);
+    static abstract TV CopySign(TV magnitude, TV sign);
+    static abstract TV Round(TV a);
+
+    /// <summary><c>x * 2^n</c> for integral <paramref name="n"/> in [-126, 127] (built from the exponent bits).</summary>
+    static abstract TV ScaleByPowerOfTwo(TV x, TV n);
+
+    /// <summary>All-ones lanes where <c>a &lt; b</c>.</summary>
+    static abstract TV LessThan(TV a, TV b);
+    /// <summary>All-ones lanes where <c>a &gt; b</c>.</summary>
+    static abstract TV GreaterThan(TV a, TV b);
+    /// <summary>All-ones lanes where <c>a</c> is NaN.</summary>
+    static abstract TV IsNaN(TV a);
+    static abstract TV Select(TV mask, TV ifTrue, TV ifFalse);
+
+    /// <summary>Sum of all lanes (order fixed per width, so results are deterministic).</summary>
+    static abstract float Sum(TV a);
+}

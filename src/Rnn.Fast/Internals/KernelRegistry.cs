@@ -1,0 +1,66 @@
+namespace Rnn.Fast.Internals;
+
+/// <summary>
+/// The ordered list of kernels (fastest first), filtered to what this CPU and runtime support.
+/// Scalar is always present. <c>RNNFAST_KERNEL=Name</c> forces the default; an unknown or unsupported
+/// name is an error at start-up rather than a silent fallback.
+/// </summary>
+internal static class KernelRegistry
+{
+    /// <summary>The environment variable that forces the default kernel.</summary>
+    public const string EnvironmentVariable = "RNNFAST_KERNEL";
+
+    private static readonly RnnKernel[] s_available = CreateAvailable();
+    private static readonly Lazy<RnnKernel> s_default = new(ChooseDefault);
+
+    /// <summary>Every kernel this machine can run, fastest first; the last is always Scalar.</summary>
+    public static IReadOnlyList<RnnKernel> Available => s_available;
+
+    /// <summary>The kernel new models use unless told otherwise.</summary>
+    public static RnnKernel Default => s_default.Value;
+
+    /// <summary>Every kernel name the library knows, available here or not.</summary>
+    public static IReadOnlyList<string> AllNames { get; } = ["Avx512", "Avx2Fma", "Vector128", "Scalar"];
+
+    private static RnnKernel[] CreateAvailable()
+    {
+        var kernels = new List<RnnKernel>(4);
+        if (Avx512Kernel.IsSupported)
+        {
+            kernels.Add(new Avx512Kernel());
+        }
+        if (Avx2FmaKernel.IsSupported)
+        {
+            kernels.Add(new Avx2FmaKernel());
+        }
+        if (Vector128Kernel.IsSupported)
+        {
+            kernels.Add(new Vector128Kernel());
+        }
+        kernels.Add(new ScalarKernel());
+        return [.. kernels];
+    }
+
+    private static RnnKernel ChooseDefault()
+    {
+        string? forced = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        return string.IsNullOrWhiteSpace(forced) ? s_available[0] : Get(forced);
+    }
+
+    /// <summary>Finds an available kernel by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">The name is unknown or the kernel cannot run on this machine.</exception>
+    public static RnnKernel Get(string name)
+    {
+        foreach (RnnKernel kernel in s_available)
+        {
+            if (string.Equals(kernel.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return kernel;
+            }
+        }
+        string available = string.Join(", ", s_available.Select(k => k.Name));
+        throw AllNames.Contains(name, StringComparer.OrdinalIgnoreCase)
+            ? new ArgumentException($"Kernel '{name}' is not supported on this machine; available: {available}.", nameof(name))
+            : new ArgumentException($"Unknown kernel '{name}'; known kernels: {string.Join(", ", AllNames)}; available here: {available}.", nameof(name));
+    }
+}

@@ -1,0 +1,147 @@
+using Rnn.Fast.Internals;
+
+namespace Rnn.Fast;
+
+/// <summary>
+/// The weights of one recurrent layer in PyTorch's layouts, immutable once created.
+/// </summary>
+/// <remarks>
+/// Shapes (G = 1 for Elman, 4 for LSTM with gate rows in PyTorch order i, f, g, o):
+/// <c>WeightIh [G*H, I]</c> and <c>WeightHh [G*H, H]</c> row-major, <c>BiasIh [G*H]</c>, <c>BiasHh [G*H]</c>.
+/// These are exactly <c>weight_ih_l{k}</c>, <c>weight_hh_l{k}</c>, <c>bias_ih_l{k}</c>, <c>bias_hh_l{k}</c> of a
+/// PyTorch <c>nn.RNN</c> / <c>nn.LSTM</c>, so trained weights drop in unchanged.
+/// </remarks>
+public sealed class LayerWeights
+{
+    private readonly float[] _weightIh;
+    private readonly float[] _weightHh;
+    private readonly float[] _biasIh;
+    private readonly float[] _biasHh;
+
+    private LayerWeights(CellType cell, int inputSize, int hiddenSize, Activation nonlinearity,
+        ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        Guard.NonNegative(inputSize, nameof(inputSize));
+        Guard.Positive(hiddenSize, nameof(hiddenSize));
+        int gates = cell == CellType.Lstm ? 4 : 1;
+        int rows = gates * hiddenSize;
+        string name = cell == CellType.Lstm ? "LSTM" : "Elman";
+        Guard.Length(weightIh.Length, rows * inputSize, $"weight_ih [{rows}, {inputSize}] of an {name} layer", nameof(weightIh));
+        Guard.Length(weightHh.Length, rows * hiddenSize, $"weight_hh [{rows}, {hiddenSize}] of an {name} layer", nameof(weightHh));
+        if (!biasIh.IsEmpty)
+        {
+            Guard.Length(biasIh.Length, rows, $"bias_ih [{rows}] (or empty for no bias)", nameof(biasIh));
+        }
+        if (!biasHh.IsEmpty)
+        {
+            Guard.Length(biasHh.Length, rows, $"bias_hh [{rows}] (or empty for no bias)", nameof(biasHh));
+        }
+        Guard.Finite(weightIh, "weight_ih", nameof(weightIh));
+        Guard.Finite(weightHh, "weight_hh", nameof(weightHh));
+        Guard.Finite(biasIh, "bias_ih", nameof(biasIh));
+        Guard.Finite(biasHh, "bias_hh", nameof(biasHh));
+
+        Cell = cell;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Nonlinearity = nonlinearity;
+        _weightIh = weightIh.ToArray();
+        _weightHh = weightHh.ToArray();
+        _biasIh = biasIh.IsEmpty ? new float[rows] : biasIh.ToArray();
+        _biasHh = biasHh.IsEmpty ? new float[rows] : biasHh.ToArray();
+    }
+
+    /// <summary>The cell type.</summary>
+    public CellType Cell { get; }
+
+    /// <summary>Input features per step (I).</summary>
+    public int InputSize { get; }
+
+    /// <summary>Hidden units (H).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Elman nonlinearity f; always <see cref="Activation.Tanh"/> for LSTM (its cell nonlinearity).</summary>
+    public Activation Nonlinearity { get; }
+
+    /// <summary>Gate rows per hidden unit: 1 (Elman) or 4 (LSTM).</summary>
+    public int GateCount => Cell == CellType.Lstm ? 4 : 1;
+
+    /// <summary><c>[G*H, I]</c> row-major.</summary>
+    public ReadOnlySpan<float> WeightIh => _weightIh;
+
+    /// <summary><c>[G*H, H]</c> row-major.</summary>
+    public ReadOnlySpan<float> WeightHh => _weightHh;
+
+    /// <summary><c>[G*H]</c> (zeros when created without bias).</summary>
+    public ReadOnlySpan<float> BiasIh => _biasIh;
+
+    /// <summary><c>[G*H]</c> (zeros when created without bias).</summary>
+    public ReadOnlySpan<float> BiasHh => _biasHh;
+
+    /// <summary>Number of trainable numbers: G*H*(I + H + 2).</summary>
+    public long ParameterCount => (long)GateCount * HiddenSize * (InputSize + HiddenSize + 2);
+
+    /// <summary>An LSTM layer from PyTorch-layout arrays (copied).</summary>
+    /// <param name="inputSize">I, at least 0.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="weightIh"><c>[4H, I]</c>, gate rows i, f, g, o.</param>
+    /// <param name="weightHh"><c>[4H, H]</c>.</param>
+    /// <param name="biasIh"><c>[4H]</c>, or empty for none.</param>
+    /// <param name="biasHh"><c>[4H]</c>, or empty for none.</param>
+    /// <exception cref="ArgumentException">A length does not match its shape, or a value is NaN or infinite.</exception>
+    public static LayerWeights Lstm(int inputSize, int hiddenSize, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh,
+        ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
+        new(CellType.Lstm, inputSize, hiddenSize, Activation.Tanh, weightIh, weightHh, biasIh, biasHh);
+
+    /// <summary>An Elman layer from PyTorch-layout arrays (copied).</summary>
+    /// <param name="inputSize">I, at least 0.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="nonlinearity">f: <see cref="Activation.Tanh"/>, <see cref="Activation.Relu"/> or <see cref="Activation.Sigmoid"/>
+    /// (<see cref="Activation.Identity"/> is allowed for linear-recurrence experiments).</param>
+    /// <param name="weightIh"><c>[H, I]</c>.</param>
+    /// <param name="weightHh"><c>[H, H]</c>.</param>
+    /// <param name="biasIh"><c>[H]</c>, or empty for none.</param>
+    /// <param name="biasHh"><c>[H]</c>, or empty for none.</param>
+    /// <exception cref="ArgumentException">A length does not match its shape, a value is NaN or infinite, or f is softmax.</exception>
+    public static LayerWeights Elman(int inputSize, int hiddenSize, Activation nonlinearity, ReadOnlySpan<float> weightIh,
+        ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        if (nonlinearity is not (Activation.Tanh or Activation.Relu or Activation.Sigmoid or Activation.Identity))
+        {
+            throw new ArgumentException($"An Elman nonlinearity must be tanh, ReLU, sigmoid or identity, not {nonlinearity}.", nameof(nonlinearity));
+        }
+        return new(CellType.Elman, inputSize, hiddenSize, nonlinearity, weightIh, weightHh, biasIh, biasHh);
+    }
+
+    /// <summary>PyTorch's default initialisation: every weight and bias uniform in ±1/√H.</summary>
+    /// <param name="cell">Cell type.</param>
+    /// <param name="inputSize">I.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="random">Source of randomness (seed it for reproducible weights).</param>
+    /// <param name="nonlinearity">Elman f (ignored for LSTM).</param>
+    public static LayerWeights Random(CellType cell, int inputSize, int hiddenSize, Random random, Activation nonlinearity = Activation.Tanh)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        Guard.NonNegative(inputSize, nameof(inputSize));
+        Guard.Positive(hiddenSize, nameof(hiddenSize));
+        int rows = (cell == CellType.Lstm ? 4 : 1) * hiddenSize;
+        float bound = 1f / MathF.Sqrt(hiddenSize);
+        float[] wih = Uniform(random, rows * inputSize, bound);
+        float[] whh = Uniform(random, rows * hiddenSize, bound);
+        float[] bih = Uniform(random, rows, bound);
+        float[] bhh = Uniform(random, rows, bound);
+        return cell == CellType.Lstm
+            ? Lstm(inputSize, hiddenSize, wih, whh, bih, bhh)
+            : Elman(inputSize, hiddenSize, nonlinearity, wih, whh, bih, bhh);
+    }
+
+    internal static float[] Uniform(Random random, int count, float bound)
+    {
+        var values = new float[count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+        }
+        return values;
+    }
+}
