@@ -24,12 +24,16 @@ public sealed class RnnModel
     private readonly PackedLayer[] _layers;
     private readonly PackedHead? _head;
     private readonly RnnKernel _kernel;
+    private readonly int _maxGateWidth;      // scratch sizes of Run, fixed at construction so Run
+    private readonly int _maxPaddedHidden;   // computes them without allocating
 
     private RnnModel(LayerWeights[] layers, HeadWeights? head, RnnKernel kernel)
     {
         _kernel = kernel;
         _layers = [.. layers.Select(l => new PackedLayer(l, kernel.Lanes))];
         _head = head is null ? null : new PackedHead(head, _layers[^1].PaddedHidden);
+        _maxGateWidth = _layers.Max(l => l.GateWidth);
+        _maxPaddedHidden = _layers.Max(l => l.PaddedHidden);
         Layers = layers;
         Head = head;
         InputSize = layers[0].InputSize;
@@ -207,11 +211,9 @@ public sealed class RnnModel
 
         int chunkSteps = Math.Clamp(ChunkRows / batch, 1, steps);
         int maxRows = chunkSteps * batch;
-        int gateWidth = _layers.Max(l => l.GateWidth);
-        int hiddenWidth = _layers.Max(l => l.PaddedHidden);
-        float[] gates = ArrayPool<float>.Shared.Rent(maxRows * gateWidth);
-        float[] even = ArrayPool<float>.Shared.Rent(maxRows * hiddenWidth);
-        float[] odd = ArrayPool<float>.Shared.Rent(maxRows * hiddenWidth);
+        float[] gates = ArrayPool<float>.Shared.Rent(maxRows * _maxGateWidth);
+        float[] even = ArrayPool<float>.Shared.Rent(maxRows * _maxPaddedHidden);
+        float[] odd = ArrayPool<float>.Shared.Rent(maxRows * _maxPaddedHidden);
         try
         {
             for (int t0 = 0; t0 < steps; t0 += chunkSteps)

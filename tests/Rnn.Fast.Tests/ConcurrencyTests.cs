@@ -1,0 +1,77 @@
+namespace Rnn.Fast.Tests;
+
+/// <summary>One shared model, many threads, each with its own state: same bits as one thread, every run.</summary>
+[Trait("Category", "Kernel")]
+public sealed class ConcurrencyTests
+{
+    private const int Streams = 8;
+    private const int Steps = 400;
+
+    private static float[][] RunStreams(RnnModel model, bool parallel)
+    {
+        var results = new float[Streams][];
+        void RunOne(int s)
+        {
+            var random = new Random(100 + s);
+            RnnState state = model.CreateState();
+            var x = new float[model.InputSize];
+            var y = new float[model.OutputSize];
+            var trace = new float[Steps * model.OutputSize];
+            for (int t = 0; t < Steps; t++)
+            {
+                for (int i = 0; i < x.Length; i++)
+                {
+                    x[i] = (float)(random.NextDouble() * 2 - 1);
+                }
+                model.Step(x, state, y);
+                y.CopyTo(trace, t * y.Length);
+            }
+            results[s] = trace;
+        }
+        if (parallel)
+        {
+            var threads = Enumerable.Range(0, Streams).Select(s => new Thread(() => RunOne(s))).ToArray();
+            foreach (var thread in threads)
+            {
+                thread.Start();
+            }
+            foreach (var thread in threads)
+            {
+                thread.Join();
+            }
+        }
+        else
+        {
+            for (int s = 0; s < Streams; s++)
+            {
+                RunOne(s);
+            }
+        }
+        return results;
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Step_SharedModelManyThreads_BitwiseEqualToOneThread(string kernel)
+    {
+        RnnModel model = RnnModel.CreateLstm(7, 33, layers: 2, outputSize: 3, seed: 3, kernel: kernel);
+        float[][] serial = RunStreams(model, parallel: false);
+        float[][] parallel = RunStreams(model, parallel: true);
+        for (int s = 0; s < Streams; s++)
+        {
+            Assert.Equal(serial[s], parallel[s]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Run_SameInput_DeterministicAcrossRuns(string kernel)
+    {
+        RnnModel model = RnnModel.CreateElman(9, 21, Activation.Tanh, outputSize: 4, headActivation: Activation.Softmax, seed: 5, kernel: kernel);
+        var x = NetworkCase.Uniform(new Random(2), 50 * 3 * 9, 1f);
+        float[] first = new float[50 * 3 * 4], second = new float[50 * 3 * 4];
+        model.Run(x, 50, model.CreateState(3), first);
+        model.Run(x, 50, model.CreateState(3), second);
+        Assert.Equal(first, second);
+    }
+}
