@@ -10,8 +10,9 @@ if (Console.IsOutputRedirected)
 }
 
 // Wiring only: each command builds its own options and renders its own output.
-var root = new RootCommand("rnnfast: verify the Rnn.Fast RNN/LSTM kernels on this machine.")
+var root = new RootCommand("rnnfast: run, time and verify the Rnn.Fast RNN/LSTM kernels on this machine.")
 {
+    DemoCommand.Create(),
     VerifyCommand.Create(),
 };
 return root.Parse(args).Invoke();
