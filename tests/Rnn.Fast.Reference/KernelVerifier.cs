@@ -1,0 +1,426 @@
+using System.Globalization;
+
+namespace Rnn.Fast.Reference;
+
+/// <summary>One recurrent layer of a <see cref="VerificationCase"/>.</summary>
+/// <param name="Cell">Elman or LSTM.</param>
+/// <param name="Nonlinearity">Elman f; ignored for LSTM.</param>
+/// <param name="HiddenSize">H of this layer (the next layer's input size).</param>
+public sealed record LayerSpec(CellType Cell, Activation Nonlinearity, int HiddenSize)
+{
+    public override string ToString() => Cell == CellType.Lstm
+        ? string.Create(CultureInfo.InvariantCulture, $"LSTM H={HiddenSize}")
+        : string.Create(CultureInfo.InvariantCulture, $"Elman-{Nonlinearity.ToString().ToLowerInvariant()} H={HiddenSize}");
+}
+
+/// <summary>
+/// A model shape, a run shape and a seed: everything needed to rebuild the same weights, inputs and
+/// initial state on any kernel.
+/// </summary>
+/// <param name="InputSize">I of the first layer.</param>
+/// <param name="Layers">The recurrent layers, first to last.</param>
+/// <param name="HeadSize">O of a dense head, or 0 for none.</param>
+/// <param name="HeadActivation">g of the head (ignored without one).</param>
+/// <param name="Steps">T.</param>
+/// <param name="Batch">B, independent streams.</param>
+/// <param name="Seed">Seeds the weights, the inputs and the initial state.</param>
+public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> Layers, int HeadSize, Activation HeadActivation,
+    int Steps, int Batch, int Seed)
+{
+    /// <summary>The largest I + H of any layer: the length of the longest dot product, which scales the tolerance.</summary>
+    public int FanIn
+    {
+        get
+        {
+            int fanIn = 0;
+            int input = InputSize;
+            foreach (LayerSpec layer in Layers)
+            {
+                fanIn = Math.Max(fanIn, input + layer.HiddenSize);
+                input = layer.HiddenSize;
+            }
+            return fanIn;
+        }
+    }
+
+    /// <summary>Seeded weights in PyTorch's default initialisation; the same for every kernel.</summary>
+    public (LayerWeights[] Layers, HeadWeights? Head) CreateWeights()
+    {
+        var random = new Random(Seed);
+        var layers = new LayerWeights[Layers.Count];
+        int input = InputSize;
+        for (int l = 0; l < layers.Length; l++)
+        {
+            LayerSpec spec = Layers[l];
+            layers[l] = LayerWeights.Random(spec.Cell, input, spec.HiddenSize, random, spec.Nonlinearity);
+            input = spec.HiddenSize;
+        }
+        HeadWeights? head = HeadSize > 0 ? HeadWeights.Random(input, HeadSize, random, HeadActivation) : null;
+        return (layers, head);
+    }
+
+    /// <summary>The case's model on one kernel (null for the default).</summary>
+    public RnnModel CreateModel(string? kernel = null)
+    {
+        var (layers, head) = CreateWeights();
+        return RnnModel.Create(layers, head, kernel);
+    }
+
+    public override string ToString()
+    {
+        string head = HeadSize > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" > head O={HeadSize} {HeadActivation.ToString().ToLowerInvariant()}")
+            : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"I={InputSize} > {string.Join(" > ", Layers)}{head}, T={Steps}, B={Batch}, seed={Seed}");
+    }
+}
+
+/// <summary>How one kernel did on one case.</summary>
+/// <param name="Kernel">Kernel name.</param>
+/// <param name="Case">The case.</param>
+/// <param name="MaxAbsError">Largest |fast - reference| over every output and final state value.</param>
+/// <param name="MaxScaledError">Largest error / tolerance; above 1 is a failure.</param>
+/// <param name="Worst">Where the largest scaled error was, with both values.</param>
+public sealed record KernelCheckResult(string Kernel, VerificationCase Case, double MaxAbsError, double MaxScaledError, string Worst)
+{
+    public bool Passed => MaxScaledError <= 1.0;
+}
+
+/// <summary>How one kernel did over many cases.</summary>
+/// <param name="Kernel">Kernel name.</param>
+/// <param name="Cases">Cases run.</param>
+/// <param name="Failures">Cases with a scaled error above 1.</param>
+/// <param name="MaxAbsError">Largest absolute error over all cases.</param>
+/// <param name="MaxScaledError">Largest scaled error over all cases.</param>
+/// <param name="Worst">The case with the largest scaled error (null when no cases ran).</param>
+public sealed record KernelVerificationSummary(string Kernel, int Cases, int Failures, double MaxAbsError, double MaxScaledError,
+    KernelCheckResult? Worst)
+{
+    public bool Passed => Failures == 0;
+}
+
+/// <summary>
+/// Randomized comparison of <see cref="RnnModel"/> (on a named kernel) with <see cref="ReferenceModel"/>:
+/// draws awkward shapes, runs both the streaming <see cref="RnnModel.Step"/> and the sequence
+/// <see cref="RnnModel.Run"/> from the same non-zero initial state, and compares every output and the
+/// final h and c. Shared by the test suite and <c>rnnfast verify</c>.
+/// </summary>
+/// <remarks>
+/// Tolerance per value: <c>|fast - ref| &lt;= 1e-5 + 1e-5 |ref| + 2e-7 (I + H)</c>, with I + H the case's
+/// <see cref="VerificationCase.FanIn"/>. Kernels sum in different orders and FMA rounds differently, so
+/// the allowance grows with the length of the dot products; it is never bit-exactness.
+/// </remarks>
+public static class KernelVerifier
+{
+    /// <summary>Absolute part of the tolerance.</summary>
+    public const double AbsoluteTolerance = 1e-5;
+
+    /// <summary>Part of the tolerance relative to |ref|.</summary>
+    public const double RelativeTolerance = 1e-5;
+
+    /// <summary>Part of the tolerance per term of the longest dot product (I + H).</summary>
+    public const double FanInTolerance = 2e-7;
+
+    /// <summary>The tolerance formula as text, for reports.</summary>
+    public const string ToleranceFormula = "|fast - ref| <= 1e-5 + 1e-5*|ref| + 2e-7*(I+H), I+H = largest layer fan-in";
+
+    // Sizes 1..70 cover every tail length of 4-, 8- and 16-lane blocks several times over; a fifth of
+    // the cases go up to 300 so multi-block and cache-spilling paths run too.
+    private const int SmallSizeMax = 70;
+    private const int LargeSizeMax = 300;
+
+    /// <summary>The allowed |fast - ref| for one value.</summary>
+    public static double Tolerance(double reference, int fanIn) =>
+        AbsoluteTolerance + RelativeTolerance * Math.Abs(reference) + FanInTolerance * fanIn;
+
+    /// <summary>
+    /// A random case: cell per layer (Elman tanh/ReLU/sigmoid or LSTM), 1-2 layers, sizes including 1
+    /// and odd sizes around vector widths, an optional head with any activation, T in 1..20, B in 1..4.
+    /// </summary>
+    public static VerificationCase RandomCase(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        int layerCount = random.Next(1, 3);
+        var layers = new LayerSpec[layerCount];
+        for (int l = 0; l < layerCount; l++)
+        {
+            CellType cell = random.Next(2) == 0 ? CellType.Lstm : CellType.Elman;
+            Activation f = random.Next(3) switch
+            {
+                0 => Activation.Tanh,
+                1 => Activation.Relu,
+                _ => Activation.Sigmoid,
+            };
+            layers[l] = new LayerSpec(cell, cell == CellType.Lstm ? Activation.Tanh : f, RandomSize(random));
+        }
+        bool hasHead = random.Next(2) == 0;
+        int headSize = hasHead ? RandomSize(random) : 0;
+        Activation[] activations = Enum.GetValues<Activation>();
+        Activation headActivation = activations[random.Next(activations.Length)];
+        return new VerificationCase(RandomSize(random), layers, headSize, hasHead ? headActivation : Activation.Identity,
+            Steps: random.Next(1, 21), Batch: random.Next(1, 5), Seed: random.Next());
+    }
+
+    /// <summary><paramref name="count"/> random cases from one seed: the same list on every machine and kernel.</summary>
+    public static IReadOnlyList<VerificationCase> RandomCases(int count, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var random = new Random(seed);
+        var cases = new VerificationCase[count];
+        for (int i = 0; i < count; i++)
+        {
+            cases[i] = RandomCase(random);
+        }
+        return cases;
+    }
+
+    /// <summary>Runs one case on one kernel against the reference.</summary>
+    /// <exception cref="ArgumentException">Unknown or unsupported kernel.</exception>
+    public static KernelCheckResult Check(VerificationCase testCase, string kernel) => Check(testCase, [kernel])[0];
+
+    /// <summary>
+    /// Runs one case on several kernels; the reference runs once and every kernel is compared with it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown or unsupported kernel.</exception>
+    public static IReadOnlyList<KernelCheckResult> Check(VerificationCase testCase, IReadOnlyList<string> kernels)
+    {
+        ArgumentNullException.ThrowIfNull(testCase);
+        ArgumentNullException.ThrowIfNull(kernels);
+        var (layers, head) = testCase.CreateWeights();
+        var inputs = CaseInputs.Create(testCase, layers);
+        var expected = ExpectedOutputs.Compute(testCase, layers, head, inputs);
+
+        var results = new KernelCheckResult[kernels.Count];
+        for (int k = 0; k < kernels.Count; k++)
+        {
+            RnnModel model = RnnModel.Create(layers, head, kernels[k]);
+            var errors = new ErrorTracker(testCase.FanIn);
+            CheckStreaming(model, testCase, inputs, expected, errors);
+            CheckSequence(model, testCase, inputs, expected, errors);
+            results[k] = new KernelCheckResult(model.Kernel, testCase, errors.MaxAbs, errors.MaxScaled, errors.Worst);
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="cases"/> random cases (from <paramref name="seed"/>) on every kernel given and
+    /// summarises each kernel. Every kernel sees the same cases.
+    /// </summary>
+    public static IReadOnlyList<KernelVerificationSummary> Verify(IReadOnlyList<string> kernels, int cases, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(kernels);
+        var failures = new int[kernels.Count];
+        var maxAbs = new double[kernels.Count];
+        var worst = new KernelCheckResult?[kernels.Count];
+        foreach (VerificationCase testCase in RandomCases(cases, seed))
+        {
+            IReadOnlyList<KernelCheckResult> results = Check(testCase, kernels);
+            for (int k = 0; k < kernels.Count; k++)
+            {
+                KernelCheckResult result = results[k];
+                failures[k] += result.Passed ? 0 : 1;
+                maxAbs[k] = Math.Max(maxAbs[k], result.MaxAbsError);
+                if (worst[k] is null || result.MaxScaledError > worst[k]!.MaxScaledError)
+                {
+                    worst[k] = result;
+                }
+            }
+        }
+        return [.. kernels.Select((kernel, k) => new KernelVerificationSummary(
+            worst[k]?.Kernel ?? kernel, cases, failures[k], maxAbs[k], worst[k]?.MaxScaledError ?? 0, worst[k]))];
+    }
+
+    private static int RandomSize(Random random) =>
+        random.Next(5) == 0 ? random.Next(SmallSizeMax + 1, LargeSizeMax + 1) : random.Next(1, SmallSizeMax + 1);
+
+    private static void CheckStreaming(RnnModel model, VerificationCase testCase, CaseInputs inputs, ExpectedOutputs expected,
+        ErrorTracker errors)
+    {
+        int batch = testCase.Batch;
+        int rowIn = batch * model.InputSize;
+        int rowOut = batch * model.OutputSize;
+        RnnState state = model.CreateState(batch);
+        inputs.SetInitialState(state);
+        var output = new float[rowOut];
+        for (int t = 0; t < testCase.Steps; t++)
+        {
+            model.Step(inputs.Values.AsSpan(t * rowIn, rowIn), state, output);
+            errors.Compare(output, expected.Outputs.AsSpan(t * rowOut, rowOut), "Step", t, model.OutputSize);
+        }
+        CompareFinalState(state, expected, errors, "Step");
+    }
+
+    private static void CheckSequence(RnnModel model, VerificationCase testCase, CaseInputs inputs, ExpectedOutputs expected,
+        ErrorTracker errors)
+    {
+        RnnState state = model.CreateState(testCase.Batch);
+        inputs.SetInitialState(state);
+        var outputs = new float[expected.Outputs.Length];
+        model.Run(inputs.Values, testCase.Steps, state, outputs);
+        int rowOut = testCase.Batch * model.OutputSize;
+        for (int t = 0; t < testCase.Steps; t++)
+        {
+            errors.Compare(outputs.AsSpan(t * rowOut, rowOut), expected.Outputs.AsSpan(t * rowOut, rowOut), "Run", t, model.OutputSize);
+        }
+        CompareFinalState(state, expected, errors, "Run");
+    }
+
+    private static void CompareFinalState(RnnState state, ExpectedOutputs expected, ErrorTracker errors, string path)
+    {
+        for (int b = 0; b < state.Batch; b++)
+        {
+            ReferenceState reference = expected.FinalStates[b];
+            for (int l = 0; l < reference.H.Length; l++)
+            {
+                errors.Compare(state.Hidden(l, b), reference.H[l], $"{path} final h[layer {l}]", b);
+                if (reference.C[l] is { } c)
+                {
+                    errors.Compare(state.Cell(l, b), c, $"{path} final c[layer {l}]", b);
+                }
+            }
+        }
+    }
+
+    /// <summary>Seeded inputs <c>[T, B, I]</c> and a non-zero initial h (and c) per layer and stream.</summary>
+    private sealed class CaseInputs
+    {
+        private CaseInputs(float[] values, float[][] hidden, float[]?[] cell)
+        {
+            Values = values;
+            Hidden = hidden;
+            Cell = cell;
+        }
+
+        public float[] Values { get; }      // [T, B, I]
+        public float[][] Hidden { get; }    // [layer][B, H]
+        public float[]?[] Cell { get; }     // [layer][B, H], null for Elman layers
+
+        public static CaseInputs Create(VerificationCase testCase, LayerWeights[] layers)
+        {
+            // A different stream from the weights' so a change to one does not shift the other.
+            var random = new Random(unchecked(testCase.Seed * 31 + 7));
+            // Inputs sometimes reach ±4 so the gates saturate and the tails of tanh/sigmoid are exercised.
+            float scale = random.Next(2) == 0 ? 1f : 4f;
+            float[] values = Uniform(random, testCase.Steps * testCase.Batch * testCase.InputSize, scale);
+            var hidden = new float[layers.Length][];
+            var cell = new float[]?[layers.Length];
+            for (int l = 0; l < layers.Length; l++)
+            {
+                int size = testCase.Batch * layers[l].HiddenSize;
+                hidden[l] = Uniform(random, size, 1f);
+                cell[l] = layers[l].Cell == CellType.Lstm ? Uniform(random, size, 2f) : null;
+            }
+            return new CaseInputs(values, hidden, cell);
+        }
+
+        public void SetInitialState(RnnState state)
+        {
+            for (int l = 0; l < Hidden.Length; l++)
+            {
+                int size = state.Model.Layers[l].HiddenSize;
+                for (int b = 0; b < state.Batch; b++)
+                {
+                    Hidden[l].AsSpan(b * size, size).CopyTo(state.Hidden(l, b));
+                    Cell[l]?.AsSpan(b * size, size).CopyTo(state.Cell(l, b));
+                }
+            }
+        }
+
+        public ReferenceState CreateReferenceState(IReadOnlyList<LayerWeights> layers, int stream)
+        {
+            var state = new ReferenceState(layers);
+            for (int l = 0; l < layers.Count; l++)
+            {
+                int size = layers[l].HiddenSize;
+                Copy(Hidden[l].AsSpan(stream * size, size), state.H[l]);
+                if (Cell[l] is { } c)
+                {
+                    Copy(c.AsSpan(stream * size, size), state.C[l]!);
+                }
+            }
+            return state;
+        }
+
+        private static void Copy(ReadOnlySpan<float> source, double[] destination)
+        {
+            for (int i = 0; i < source.Length; i++)
+            {
+                destination[i] = source[i];
+            }
+        }
+        private static float[] Uniform(Random random, int count, float scale)
+        {
+            var values = new float[count];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)((random.NextDouble() * 2 - 1) * scale);
+            }
+            return values;
+        }
+    }
+
+    /// <summary>The reference's outputs <c>[T, B, O]</c> and final states (Step and Run must both match them).</summary>
+    private sealed class ExpectedOutputs
+    {
+        private ExpectedOutputs(double[] outputs, ReferenceState[] finalStates)
+        {
+            Outputs = outputs;
+            FinalStates = finalStates;
+        }
+
+        public double[] Outputs { get; }
+        public ReferenceState[] FinalStates { get; }
+
+        public static ExpectedOutputs Compute(VerificationCase testCase, LayerWeights[] layers, HeadWeights? head, CaseInputs inputs)
+        {
+            var reference = new ReferenceModel(layers, head);
+            var states = new ReferenceState[testCase.Batch];
+            for (int b = 0; b < states.Length; b++)
+            {
+                states[b] = inputs.CreateReferenceState(layers, b);
+            }
+            double[] outputs = reference.Run(inputs.Values, testCase.Steps, states);
+            return new ExpectedOutputs(outputs, states);
+        }
+    }
+
+    /// <summary>Keeps the largest absolute and scaled errors and where the worst one was.</summary>
+    private sealed class ErrorTracker(int fanIn)
+    {
+        private bool _compared;
+
+        public double MaxAbs { get; private set; }
+        public double MaxScaled { get; private set; }
+        public string Worst { get; private set; } = "no values compared";
+
+        /// <param name="fast">Values from the model; with <paramref name="width"/> &gt; 0, rows of that width per stream.</param>
+        /// <param name="expected">Reference values, same layout.</param>
+        /// <param name="what">Which output or state this is, for the report.</param>
+        /// <param name="index">Time step (outputs) or stream (states).</param>
+        /// <param name="width">Values per stream in a row of outputs; 0 for a single state vector.</param>
+        public void Compare(ReadOnlySpan<float> fast, ReadOnlySpan<double> expected, string what, int index, int width = 0)
+        {
+            for (int i = 0; i < fast.Length; i++)
+            {
+                double error = Math.Abs(fast[i] - expected[i]);
+                // A NaN from the kernel where the reference is finite must fail, and NaN compares false.
+                if (double.IsNaN(error))
+                {
+                    error = double.PositiveInfinity;
+                }
+                double scaled = error / Tolerance(expected[i], fanIn);
+                MaxAbs = Math.Max(MaxAbs, error);
+                if (scaled > MaxScaled || !_compared)
+                {
+                    _compared = true;
+                    MaxScaled = scaled;
+                    string where = width > 0
+                        ? string.Create(CultureInfo.InvariantCulture, $"{what} t={index} b={i / width} o={i % width}")
+                        : string.Create(CultureInfo.InvariantCulture, $"{what} b={index} j={i}");
+                    Worst = string.Create(CultureInfo.InvariantCulture, $"{where}: fast={fast[i]:R}, ref={expected[i]:R}");
+                }
+            }
+        }
+    }
+}
