@@ -123,7 +123,8 @@ public sealed class Trainer
 
     internal static void CheckLoss(TrainableModel model, LossFunction loss)
     {
-        if (loss == LossFunction.SoftmaxCrossEntropy && model.ToModel().Head is not { Activation: Activation.Identity })
+        // Without a head the last layer's h are the logits; a head must output logits itself.
+        if (loss == LossFunction.SoftmaxCrossEntropy && model.ToModel().Head is { Activation: not Activation.Identity })
         {
             throw new ArgumentException("Softmax cross-entropy needs a head that outputs logits (identity activation).", nameof(loss));
         }
