@@ -291,6 +291,10 @@ public sealed class TrainableModel
             {
                 int row = t * batch + b;
                 Span<float> dh = ws.HiddenGradient.AsSpan(b * hp, hp);
+                if (ws.HiddenGradients is { } recorded)
+                {
+                    dh.CopyTo(recorded[index].AsSpan(row * hp, hp));
+                }
                 // What reaches h(t−1) besides the recurrence: the output / next layer's gradient at t−1.
                 ReadOnlySpan<float> below = t > 0 ? upper.AsSpan((row - batch) * hp, hp) : zeros;
                 ReadOnlySpan<float> init;

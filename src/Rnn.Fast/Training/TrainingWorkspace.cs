@@ -73,6 +73,30 @@ public sealed class TrainingWorkspace
     internal float[] Output { get; }                         // [rows, O]
     internal float[] OutputPreGradient { get; }              // [rows, O]
     internal float[] InputGradient { get; }                  // [rows, I]
+    internal float[][]? HiddenGradients { get; private set; } // per layer [rows, Hp] when recorded
+
+    /// <summary>
+    /// When true, backward keeps dL/dh(t) of every step and layer (the total gradient reaching h(t), from the
+    /// output and from step t+1) for <see cref="HiddenGradientAt"/>: how gradients vanish or explode over time.
+    /// Off by default (one more [T, B, H] buffer per layer, allocated when first turned on).
+    /// </summary>
+    public bool RecordHiddenGradients
+    {
+        get => HiddenGradients is not null;
+        set => HiddenGradients = value
+            ? HiddenGradients ?? [.. Model.TrainableLayers.Select(l => new float[MaxSteps * Batch * l.PaddedHidden])]
+            : null;
+    }
+
+    /// <summary>dL/dh(t) of the last backward pass (requires <see cref="RecordHiddenGradients"/>).</summary>
+    /// <exception cref="InvalidOperationException">Recording is off.</exception>
+    public ReadOnlySpan<float> HiddenGradientAt(int step, int layer, int stream = 0)
+    {
+        CheckStep(step);
+        float[][] recorded = HiddenGradients ?? throw new InvalidOperationException("Set RecordHiddenGradients before Backward.");
+        TrainableLayer l = Model.TrainableLayers[layer];
+        return recorded[layer].AsSpan((step * Batch + stream) * l.PaddedHidden, l.HiddenSize);
+    }
 
     /// <summary>Outputs of the last forward pass, <c>[T, B, O]</c>.</summary>
     public ReadOnlySpan<float> Outputs => Output.AsSpan(0, Steps * Batch * Model.OutputSize);
