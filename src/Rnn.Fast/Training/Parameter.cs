@@ -61,6 +61,17 @@ public sealed class Parameter
         }
     }
 
+    /// <summary>Sets the gradients from PyTorch layout (for gradients computed elsewhere, or tests).</summary>
+    /// <exception cref="ArgumentException">Wrong length.</exception>
+    public void SetGradients(ReadOnlySpan<float> source)
+    {
+        Internals.Guard.Length(source.Length, Count, $"{Name} [{string.Join(", ", Shape)}]", nameof(source));
+        for (int i = 0; i < source.Length; i++)
+        {
+            Gradients[_packedIndex[i]] = source[i];
+        }
+    }
+
     /// <summary>Values in PyTorch layout, as a new array.</summary>
     public float[] ToArray()
     {
