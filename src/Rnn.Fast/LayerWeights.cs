@@ -6,10 +6,10 @@ namespace Rnn.Fast;
 /// The weights of one recurrent layer in PyTorch's layouts, immutable once created.
 /// </summary>
 /// <remarks>
-/// Shapes (G = 1 for Elman, 4 for LSTM with gate rows in PyTorch order i, f, g, o):
+/// Shapes (G = 1 for Elman, 3 for GRU with gate rows r, z, n, 4 for LSTM with gate rows i, f, g, o, all in PyTorch order):
 /// <c>WeightIh [G*H, I]</c> and <c>WeightHh [G*H, H]</c> row-major, <c>BiasIh [G*H]</c>, <c>BiasHh [G*H]</c>.
 /// These are exactly <c>weight_ih_l{k}</c>, <c>weight_hh_l{k}</c>, <c>bias_ih_l{k}</c>, <c>bias_hh_l{k}</c> of a
-/// PyTorch <c>nn.RNN</c> / <c>nn.LSTM</c>, so trained weights drop in unchanged.
+/// PyTorch <c>nn.RNN</c> / <c>nn.GRU</c> / <c>nn.LSTM</c>, so trained weights drop in unchanged.
 /// </remarks>
 public sealed class LayerWeights
 {
@@ -23,9 +23,9 @@ public sealed class LayerWeights
     {
         Guard.NonNegative(inputSize, nameof(inputSize));
         Guard.Positive(hiddenSize, nameof(hiddenSize));
-        int gates = cell == CellType.Lstm ? 4 : 1;
+        int gates = GatesOf(cell);
         int rows = gates * hiddenSize;
-        string name = cell == CellType.Lstm ? "LSTM" : "Elman";
+        string name = cell switch { CellType.Lstm => "LSTM", CellType.Gru => "GRU", _ => "Elman" };
         Guard.Length(weightIh.Length, rows * inputSize, $"weight_ih [{rows}, {inputSize}] of an {name} layer", nameof(weightIh));
         Guard.Length(weightHh.Length, rows * hiddenSize, $"weight_hh [{rows}, {hiddenSize}] of an {name} layer", nameof(weightHh));
         if (!biasIh.IsEmpty)
@@ -60,11 +60,20 @@ public sealed class LayerWeights
     /// <summary>Hidden units (H).</summary>
     public int HiddenSize { get; }
 
-    /// <summary>Elman nonlinearity f; always <see cref="Activation.Tanh"/> for LSTM (its cell nonlinearity).</summary>
+    /// <summary>Elman nonlinearity f; always <see cref="Activation.Tanh"/> for LSTM and GRU.</summary>
     public Activation Nonlinearity { get; }
 
-    /// <summary>Gate rows per hidden unit: 1 (Elman) or 4 (LSTM).</summary>
-    public int GateCount => Cell == CellType.Lstm ? 4 : 1;
+    /// <summary>Gate rows per hidden unit: 1 (Elman), 3 (GRU) or 4 (LSTM).</summary>
+    public int GateCount => GatesOf(Cell);
+
+    /// <summary>Gate rows per hidden unit of a cell type: 1 (Elman), 3 (GRU) or 4 (LSTM).</summary>
+    public static int GatesOf(CellType cell) => cell switch
+    {
+        CellType.Elman => 1,
+        CellType.Gru => 3,
+        CellType.Lstm => 4,
+        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "Unknown cell type."),
+    };
 
     /// <summary><c>[G*H, I]</c> row-major.</summary>
     public ReadOnlySpan<float> WeightIh => _weightIh;
@@ -92,6 +101,18 @@ public sealed class LayerWeights
     public static LayerWeights Lstm(int inputSize, int hiddenSize, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh,
         ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
         new(CellType.Lstm, inputSize, hiddenSize, Activation.Tanh, weightIh, weightHh, biasIh, biasHh);
+
+    /// <summary>A GRU layer from PyTorch-layout arrays (copied).</summary>
+    /// <param name="inputSize">I, at least 0.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="weightIh"><c>[3H, I]</c>, gate rows r, z, n.</param>
+    /// <param name="weightHh"><c>[3H, H]</c>.</param>
+    /// <param name="biasIh"><c>[3H]</c>, or empty for none.</param>
+    /// <param name="biasHh"><c>[3H]</c>, or empty for none.</param>
+    /// <exception cref="ArgumentException">A length does not match its shape, or a value is NaN or infinite.</exception>
+    public static LayerWeights Gru(int inputSize, int hiddenSize, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh,
+        ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
+        new(CellType.Gru, inputSize, hiddenSize, Activation.Tanh, weightIh, weightHh, biasIh, biasHh);
 
     /// <summary>An Elman layer from PyTorch-layout arrays (copied).</summary>
     /// <param name="inputSize">I, at least 0.</param>
@@ -124,15 +145,18 @@ public sealed class LayerWeights
         ArgumentNullException.ThrowIfNull(random);
         Guard.NonNegative(inputSize, nameof(inputSize));
         Guard.Positive(hiddenSize, nameof(hiddenSize));
-        int rows = (cell == CellType.Lstm ? 4 : 1) * hiddenSize;
+        int rows = GatesOf(cell) * hiddenSize;
         float bound = 1f / MathF.Sqrt(hiddenSize);
         float[] wih = Uniform(random, rows * inputSize, bound);
         float[] whh = Uniform(random, rows * hiddenSize, bound);
         float[] bih = Uniform(random, rows, bound);
         float[] bhh = Uniform(random, rows, bound);
-        return cell == CellType.Lstm
-            ? Lstm(inputSize, hiddenSize, wih, whh, bih, bhh)
-            : Elman(inputSize, hiddenSize, nonlinearity, wih, whh, bih, bhh);
+        return cell switch
+        {
+            CellType.Lstm => Lstm(inputSize, hiddenSize, wih, whh, bih, bhh),
+            CellType.Gru => Gru(inputSize, hiddenSize, wih, whh, bih, bhh),
+            _ => Elman(inputSize, hiddenSize, nonlinearity, wih, whh, bih, bhh),
+        };
     }
 
     internal static float[] Uniform(Random random, int count, float bound)

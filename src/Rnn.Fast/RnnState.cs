@@ -1,33 +1,41 @@
+using Rnn.Fast.Internals;
+
 namespace Rnn.Fast;
 
 /// <summary>
-/// The recurrent state of one model for <see cref="Batch"/> streams: h per layer, and c per LSTM layer.
-/// Create it with <see cref="RnnModel.CreateState"/>; one per stream (or group of streams), never shared
-/// between threads. Starts at zero.
+/// The recurrent state of one model for <see cref="Batch"/> streams: h per layer (and direction), and c
+/// per LSTM layer. Create it with <see cref="RnnModel.CreateState"/>; one per stream (or group of streams),
+/// never shared between threads. Starts at the model's initial state (zeros unless the model says otherwise).
 /// </summary>
 public sealed class RnnState
 {
-    // Per layer: [Batch, Hp] with Hp the kernel-padded hidden size. Streaming steps write the new h into
-    // the spare buffer (every block reads all of the old h) and then swap the two arrays.
-    private readonly float[][] _hidden;
-    private readonly float[][] _spare;
+    // Slot 2l is layer l's forward direction, 2l+1 its reverse (null when the model is unidirectional).
+    // Each buffer is [Batch, Hp] with Hp the kernel-padded hidden size. Streaming steps write the new h
+    // into the spare buffer (every block reads all of the old h) and then swap the two arrays.
+    private readonly float[]?[] _hidden;
+    private readonly float[]?[] _spare;
     private readonly float[]?[] _cell;
 
     internal RnnState(RnnModel model, int batch)
     {
         Model = model;
         Batch = batch;
-        int layers = model.PackedLayers.Count;
-        _hidden = new float[layers][];
-        _spare = new float[layers][];
-        _cell = new float[layers][];
-        for (int l = 0; l < layers; l++)
+        int slots = 2 * model.PackedLayers.Count;
+        _hidden = new float[slots][];
+        _spare = new float[slots][];
+        _cell = new float[slots][];
+        for (int s = 0; s < slots; s++)
         {
-            var layer = model.PackedLayers[l];
-            _hidden[l] = new float[batch * layer.PaddedHidden];
-            _spare[l] = new float[batch * layer.PaddedHidden];
-            _cell[l] = layer.Cell == CellType.Lstm ? new float[batch * layer.PaddedHidden] : null;
+            PackedLayer? layer = model.PackedSlot(s);
+            if (layer is null)
+            {
+                continue;
+            }
+            _hidden[s] = new float[batch * layer.PaddedHidden];
+            _spare[s] = new float[batch * layer.PaddedHidden];
+            _cell[s] = layer.Cell == CellType.Lstm ? new float[batch * layer.PaddedHidden] : null;
         }
+        Reset();
     }
 
     /// <summary>The model this state belongs to; other models reject it.</summary>
@@ -36,46 +44,66 @@ public sealed class RnnState
     /// <summary>Number of independent streams.</summary>
     public int Batch { get; }
 
-    internal float[] HiddenBuffer(int layer) => _hidden[layer];
-    internal float[] SpareBuffer(int layer) => _spare[layer];
-    internal float[]? CellBuffer(int layer) => _cell[layer];
+    internal float[] HiddenBuffer(int slot) => _hidden[slot]!;
+    internal float[] SpareBuffer(int slot) => _spare[slot]!;
+    internal float[]? CellBuffer(int slot) => _cell[slot];
 
     internal void SwapHidden()
     {
-        for (int l = 0; l < _hidden.Length; l++)
+        for (int s = 0; s < _hidden.Length; s++)
         {
-            (_hidden[l], _spare[l]) = (_spare[l], _hidden[l]);
+            (_hidden[s], _spare[s]) = (_spare[s], _hidden[s]);
         }
     }
 
-    /// <summary>h of one layer and stream, length H of that layer; writable to set an initial state.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">No such layer or stream.</exception>
-    public Span<float> Hidden(int layer, int stream = 0)
+    /// <summary>h of one layer, stream and direction, length H; writable to set an initial state.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such layer, stream or direction.</exception>
+    public Span<float> Hidden(int layer, int stream = 0, bool reverse = false)
     {
-        var packed = CheckedLayer(layer, stream);
-        return _hidden[layer].AsSpan(stream * packed.PaddedHidden, packed.HiddenSize);
+        (PackedLayer packed, int slot) = CheckedSlot(layer, stream, reverse);
+        return _hidden[slot].AsSpan(stream * packed.PaddedHidden, packed.HiddenSize);
     }
 
-    /// <summary>c of one LSTM layer and stream, length H; writable to set an initial state.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">No such layer or stream.</exception>
+    /// <summary>c of one LSTM layer, stream and direction, length H; writable to set an initial state.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such layer, stream or direction.</exception>
     /// <exception cref="InvalidOperationException">The layer is not an LSTM.</exception>
-    public Span<float> Cell(int layer, int stream = 0)
+    public Span<float> Cell(int layer, int stream = 0, bool reverse = false)
     {
-        var packed = CheckedLayer(layer, stream);
-        float[] cell = _cell[layer] ?? throw new InvalidOperationException($"Layer {layer} is an {packed.Cell} layer and has no cell state.");
+        (PackedLayer packed, int slot) = CheckedSlot(layer, stream, reverse);
+        float[] cell = _cell[slot] ?? throw new InvalidOperationException($"Layer {layer} is a {packed.Cell} layer and has no cell state.");
         return cell.AsSpan(stream * packed.PaddedHidden, packed.HiddenSize);
     }
 
-    /// <summary>Sets every h and c to zero.</summary>
+    /// <summary>Returns every stream to the model's initial state (zeros unless the model has one).</summary>
     public void Reset()
     {
-        for (int l = 0; l < _hidden.Length; l++)
+        RnnModelOptions options = Model.Options;
+        for (int s = 0; s < _hidden.Length; s++)
         {
-            Array.Clear(_hidden[l]);
-            Array.Clear(_spare[l]);
-            if (_cell[l] is { } c)
+            if (_hidden[s] is not { } hidden)
+            {
+                continue;
+            }
+            Array.Clear(hidden);
+            Array.Clear(_spare[s]!);
+            if (_cell[s] is { } c)
             {
                 Array.Clear(c);
+            }
+            if (s % 2 == 1)
+            {
+                continue; // initial states are given for the forward direction only
+            }
+            int stride = Model.PackedSlot(s)!.PaddedHidden;
+            float[]? h0 = options.InitialHidden?[s / 2];
+            float[]? c0 = options.InitialCell?[s / 2];
+            for (int b = 0; b < Batch; b++)
+            {
+                h0?.CopyTo(hidden, b * stride);
+                if (c0 is not null)
+                {
+                    c0.CopyTo(_cell[s]!, b * stride);
+                }
             }
         }
     }
@@ -89,22 +117,22 @@ public sealed class RnnState
         {
             throw new ArgumentException("The source state must belong to the same model and have the same batch.", nameof(other));
         }
-        for (int l = 0; l < _hidden.Length; l++)
+        for (int s = 0; s < _hidden.Length; s++)
         {
-            other._hidden[l].CopyTo(_hidden[l], 0);
-            if (_cell[l] is { } c)
-            {
-                other._cell[l]!.CopyTo(c, 0);
-            }
+            other._hidden[s]?.CopyTo(_hidden[s]!, 0);
+            other._cell[s]?.CopyTo(_cell[s]!, 0);
         }
     }
 
-    private Internals.PackedLayer CheckedLayer(int layer, int stream)
+    private (PackedLayer Layer, int Slot) CheckedSlot(int layer, int stream, bool reverse)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, _hidden.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, _hidden.Length / 2);
         ArgumentOutOfRangeException.ThrowIfNegative(stream);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, Batch);
-        return Model.PackedLayers[layer];
+        int slot = 2 * layer + (reverse ? 1 : 0);
+        PackedLayer packed = Model.PackedSlot(slot)
+            ?? throw new ArgumentOutOfRangeException(nameof(reverse), "This model is not bidirectional.");
+        return (packed, slot);
     }
 }

@@ -31,6 +31,16 @@ public sealed class ModelPropertyTests
     public void Run_RandomSequencesWithHead_MatchesReference(string kernel) =>
         Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
 
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Run_RandomBidirectional_MatchesReference(string kernel) =>
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: false, bidirectional: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Run_RandomBidirectionalWithHead_MatchesReference(string kernel) =>
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: true, bidirectional: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+
     private static void CheckStreaming(NetworkCase c, string kernel)
     {
         RnnModel model = c.Build(kernel);
@@ -58,23 +68,16 @@ public sealed class ModelPropertyTests
 
         // A non-zero initial state, set through the public spans, must be honoured by both.
         var random = new Random(c.Seed);
-        for (int b = 0; b < c.Batch; b++)
+        foreach (bool reverse in model.IsBidirectional ? new[] { false, true } : [false])
         {
-            for (int l = 0; l < model.Layers.Count; l++)
+            for (int b = 0; b < c.Batch; b++)
             {
-                Span<float> h = state.Hidden(l, b);
-                for (int j = 0; j < h.Length; j++)
+                for (int l = 0; l < model.Layers.Count; l++)
                 {
-                    h[j] = (float)(random.NextDouble() - 0.5);
-                    referenceStates[b].H[l][j] = h[j];
-                }
-                if (model.Layers[l].Cell == CellType.Lstm)
-                {
-                    Span<float> cell = state.Cell(l, b);
-                    for (int j = 0; j < cell.Length; j++)
+                    Randomize(random, state.Hidden(l, b, reverse), reverse ? referenceStates[b].ReverseH[l] : referenceStates[b].H[l]);
+                    if (model.Layers[l].Cell == CellType.Lstm)
                     {
-                        cell[j] = (float)(random.NextDouble() - 0.5);
-                        referenceStates[b].C[l]![j] = cell[j];
+                        Randomize(random, state.Cell(l, b, reverse), reverse ? referenceStates[b].ReverseC[l]! : referenceStates[b].C[l]!);
                     }
                 }
             }
@@ -86,6 +89,15 @@ public sealed class ModelPropertyTests
         double[] expected = reference.Run(inputs, c.Steps, referenceStates);
         AssertClose(c, expected, outputs, $"{kernel} sequence");
         AssertStatesClose(c, model, state, referenceStates, kernel);
+    }
+
+    private static void Randomize(Random random, Span<float> fast, double[] reference)
+    {
+        for (int j = 0; j < fast.Length; j++)
+        {
+            fast[j] = (float)(random.NextDouble() - 0.5);
+            reference[j] = fast[j];
+        }
     }
 
     private static void AssertClose(NetworkCase c, double[] expected, ReadOnlySpan<float> actual, string what)
@@ -111,6 +123,10 @@ public sealed class ModelPropertyTests
                 if (model.Layers[l].Cell == CellType.Lstm)
                 {
                     AssertClose(c, expected[b].C[l]!, state.Cell(l, b), $"{kernel} final c, layer {l}, stream {b}");
+                }
+                if (model.IsBidirectional)
+                {
+                    AssertClose(c, expected[b].ReverseH[l], state.Hidden(l, b, reverse: true), $"{kernel} final reverse h, layer {l}, stream {b}");
                 }
             }
         }

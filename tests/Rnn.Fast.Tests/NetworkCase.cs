@@ -9,7 +9,8 @@ namespace Rnn.Fast.Tests;
 /// width, some up to 300), layers, head, steps, batch, weight scale and a seed for the numbers.
 /// </summary>
 public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Input, int Hidden, int Layers,
-    int Output, Activation HeadActivation, int Steps, int Batch, float WeightScale, int Seed)
+    int Output, Activation HeadActivation, int Steps, int Batch, float WeightScale, int Seed,
+    bool Bidirectional = false, int SkipWanted = 0, bool InitialState = false)
 {
     // Sizes that leave tails for 4-, 8- and 16-lane blocks, and straddle them.
     private static readonly int[] s_awkward = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 127, 129];
@@ -20,8 +21,8 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
             (3, Gen.Elements(s_awkward).Where(s => s >= minimum)),
             (1, Gen.Choose(200, 300)));
 
-    public static Arbitrary<NetworkCase> Arbitrary(bool withHead) =>
-        (from cell in Gen.Elements(CellType.Elman, CellType.Lstm)
+    public static Arbitrary<NetworkCase> Arbitrary(bool withHead, bool bidirectional = false) =>
+        (from cell in Gen.Elements(CellType.Elman, CellType.Lstm, CellType.Gru)
          from nonlinearity in Gen.Elements(Activation.Tanh, Activation.Relu, Activation.Sigmoid)
          from input in Size(0)
          from hidden in Size(1)
@@ -32,27 +33,45 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
          from batch in Gen.Frequency((3, Gen.Constant(1)), (1, Gen.Choose(2, 5)))
          from scale in Gen.Elements(0.1f, 1f, 3f)
          from seed in Gen.Choose(0, int.MaxValue)
-         select new NetworkCase(cell, nonlinearity, input, hidden, layers, output, head, steps, batch, scale, seed))
+         from skip in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 3)))
+         from initial in Gen.Elements(false, true)
+         select new NetworkCase(cell, nonlinearity, input, hidden, layers, output, head, steps, batch, scale, seed, bidirectional, skip, initial))
         .ToArbitrary();
+
+    private int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>The residual actually used: what was drawn, clamped to what the shapes allow.</summary>
+    public int Skip => Math.Min(SkipWanted, Math.Min(Input, Output > 0 ? Output : Directions * Hidden));
 
     /// <summary>Weights uniform in ±WeightScale/√H (PyTorch's init at scale 1; 3 saturates the gates).</summary>
     public RnnModel Build(string kernel)
     {
         var random = new Random(Seed);
-        var layers = new LayerWeights[Layers];
-        for (int l = 0; l < Layers; l++)
+        LayerWeights[] layers = [.. Enumerable.Range(0, Layers).Select(l => Layer(random, l == 0 ? Input : Directions * Hidden))];
+        LayerWeights[]? reverse = Bidirectional ? [.. Enumerable.Range(0, Layers).Select(l => Layer(random, l == 0 ? Input : Directions * Hidden))] : null;
+        HeadWeights? head = Output > 0 ? HeadWeights.Random(Directions * Hidden, Output, random, HeadActivation) : null;
+        var options = new RnnModelOptions
         {
-            int inputs = l == 0 ? Input : Hidden;
-            int rows = (Cell == CellType.Lstm ? 4 : 1) * Hidden;
-            float bound = WeightScale / MathF.Sqrt(Hidden);
-            float[] wih = Uniform(random, rows * inputs, bound), whh = Uniform(random, rows * Hidden, bound);
-            float[] bih = Uniform(random, rows, bound), bhh = Uniform(random, rows, bound);
-            layers[l] = Cell == CellType.Lstm
-                ? LayerWeights.Lstm(inputs, Hidden, wih, whh, bih, bhh)
-                : LayerWeights.Elman(inputs, Hidden, Nonlinearity, wih, whh, bih, bhh);
-        }
-        HeadWeights? head = Output > 0 ? HeadWeights.Random(Hidden, Output, random, HeadActivation) : null;
-        return RnnModel.Create(layers, head, kernel);
+            ReverseLayers = reverse,
+            Skip = Skip,
+            InitialHidden = InitialState ? [.. layers.Select(_ => Uniform(random, Hidden, 0.5f))] : null,
+            InitialCell = InitialState ? [.. layers.Select(l => l.Cell == CellType.Lstm ? Uniform(random, Hidden, 0.5f) : null)] : null,
+        };
+        return RnnModel.Create(layers, head, kernel, options);
+    }
+
+    private LayerWeights Layer(Random random, int inputs)
+    {
+        int rows = LayerWeights.GatesOf(Cell) * Hidden;
+        float bound = WeightScale / MathF.Sqrt(Hidden);
+        float[] wih = Uniform(random, rows * inputs, bound), whh = Uniform(random, rows * Hidden, bound);
+        float[] bih = Uniform(random, rows, bound), bhh = Uniform(random, rows, bound);
+        return Cell switch
+        {
+            CellType.Lstm => LayerWeights.Lstm(inputs, Hidden, wih, whh, bih, bhh),
+            CellType.Gru => LayerWeights.Gru(inputs, Hidden, wih, whh, bih, bhh),
+            _ => LayerWeights.Elman(inputs, Hidden, Nonlinearity, wih, whh, bih, bhh),
+        };
     }
 
     /// <summary>Inputs <c>[Steps, Batch, Input]</c>, uniform in ±2.</summary>
@@ -60,10 +79,13 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
 
     /// <summary>
     /// Allowed |fast − reference| for an output: kernels sum in a different order than the reference
-    /// and in float, so the bound grows with the length of the sums (I + H terms per step, a few layers).
+    /// and in float, so the absolute part grows with the length of the sums (I + H terms per step) and
+    /// the relative part (which matters for ReLU, whose values are unbounded) with the number of layers
+    /// and steps the rounding errors travel through.
     /// </summary>
     public double Tolerance(double expected) =>
-        2e-6 * Layers * (Input + Hidden + 2) * (1 + WeightScale) * Math.Sqrt(Steps) + 1e-5 * Math.Abs(expected) + 1e-6;
+        2e-6 * Layers * (Input + Directions * Hidden + 2) * (1 + WeightScale) * Math.Sqrt(Steps)
+        + 1e-5 * Layers * Math.Sqrt(Steps) * Math.Abs(expected) + 1e-6;
 
     public static float[] Uniform(Random random, int count, float bound)
     {
@@ -75,14 +97,10 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
         return values;
     }
 
-    /// <summary>Reference states for every stream, copied from a fast state (so both start alike).</summary>
+    /// <summary>Reference states for every stream, at the model's initial state.</summary>
     public static ReferenceState[] ReferenceStates(RnnModel model, int batch)
     {
-        var states = new ReferenceState[batch];
-        for (int b = 0; b < batch; b++)
-        {
-            states[b] = new ReferenceState(model.Layers);
-        }
-        return states;
+        var reference = new ReferenceModel(model);
+        return [.. Enumerable.Range(0, batch).Select(_ => reference.CreateState())];
     }
 }

@@ -16,11 +16,18 @@ internal sealed class PackedLayer
         Wx = Pack(weights.WeightIh, InputSize, lanes);
         Wh = Pack(weights.WeightHh, HiddenSize, lanes);
         Bias = new float[Blocks * Gates * lanes];
+        BiasHn = Cell == CellType.Gru ? new float[PaddedHidden] : [];
         for (int row = 0; row < Gates * HiddenSize; row++)
         {
             (int gate, int unit) = Math.DivRem(row, HiddenSize);
             (int block, int lane) = Math.DivRem(unit, lanes);
-            Bias[(block * Gates + gate) * lanes + lane] = weights.BiasIh[row] + weights.BiasHh[row];
+            // The two biases add, except the GRU's b_hn, which r scales together with W_hn h.
+            bool separate = Cell == CellType.Gru && gate == 2;
+            Bias[(block * Gates + gate) * lanes + lane] = weights.BiasIh[row] + (separate ? 0f : weights.BiasHh[row]);
+            if (separate)
+            {
+                BiasHn[unit] = weights.BiasHh[row];
+            }
         }
     }
 
@@ -40,7 +47,8 @@ internal sealed class PackedLayer
 
     public float[] Wx { get; }   // [nb, I, G, V]
     public float[] Wh { get; }   // [nb, H, G, V]
-    public float[] Bias { get; } // [nb, G, V], b_ih + b_hh
+    public float[] Bias { get; } // [nb, G, V], b_ih + b_hh (GRU n gate: b_in only)
+    public float[] BiasHn { get; } // [nb*V], GRU's b_hn; empty for other cells
 
     // PyTorch row (gate * H + unit, column j) -> packed [unit / V][j][gate][unit % V].
     private float[] Pack(ReadOnlySpan<float> source /* [G*H, k] */, int k, int lanes)

@@ -7,7 +7,7 @@ namespace Rnn.Fast.Internals;
 /// </summary>
 /// <remarks>
 /// Packed layouts, with V = <see cref="Lanes"/>, nb = ceil(H / V) blocks of hidden units and G gates
-/// (LSTM 4 in PyTorch order i, f, g, o; Elman 1): an input matrix W [G*H, K] becomes
+/// (LSTM 4 in PyTorch order i, f, g, o; GRU 3 in order r, z, n; Elman 1): an input matrix W [G*H, K] becomes
 /// <c>[nb][K][G][V]</c> (column k of all gates of V hidden units is contiguous, so one broadcast of
 /// input k feeds G fused multiply-adds into registers that hold the gates of the same units), and the
 /// bias becomes <c>[nb][G][V]</c>. Padding units have zero weights and bias. State buffers are padded
@@ -42,6 +42,20 @@ internal abstract class RnnKernel
         ReadOnlySpan<float> x,      // [I]
         ReadOnlySpan<float> wh,     // [nb, H, V]
         ReadOnlySpan<float> hPrev,  // [H]
+        Span<float> hNext);         // [nb*V], must not overlap hPrev
+
+    /// <summary>
+    /// One GRU step for one stream (PyTorch nn.GRU): r = σ(.), z = σ(.) of x and h parts together,
+    /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), hNext = (1 − z) ⊙ n + z ⊙ hPrev.
+    /// </summary>
+    public abstract void GruStep(
+        ReadOnlySpan<float> init,   // [nb, 3, V]: b_ir+b_hr, b_iz+b_hz, b_in, or per-step Wx·x + that
+        ReadOnlySpan<float> biasHn, // [nb, V]: b_hn, kept apart because r scales it
+        ReadOnlySpan<float> wx,     // [nb, I, 3, V]; empty when init already holds Wx·x
+        ReadOnlySpan<float> x,      // [I]
+        ReadOnlySpan<float> wh,     // [nb, H, 3, V]
+        ReadOnlySpan<float> hPrev,  // [nb*V]: the blend reads whole blocks of it
+        int hidden,                 // H: columns of wh
         Span<float> hNext);         // [nb*V], must not overlap hPrev
 
     /// <summary>

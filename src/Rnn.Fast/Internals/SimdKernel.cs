@@ -83,6 +83,72 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
         }
     }
 
+    public sealed override void GruStep(ReadOnlySpan<float> init, ReadOnlySpan<float> biasHn, ReadOnlySpan<float> wx,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, int hidden, Span<float> hNext)
+    {
+        int v = TOps.Lanes;
+        int blocks = hNext.Length / v;
+        int inputs = wx.IsEmpty ? 0 : x.Length;
+        ref float initRef = ref MemoryMarshal.GetReference(init);
+        ref float bhnRef = ref MemoryMarshal.GetReference(biasHn);
+        ref float wxRef = ref MemoryMarshal.GetReference(wx);
+        ref float xRef = ref MemoryMarshal.GetReference(x);
+        ref float whRef = ref MemoryMarshal.GetReference(wh);
+        ref float hRef = ref MemoryMarshal.GetReference(hPrev);
+        ref float outRef = ref MemoryMarshal.GetReference(hNext);
+
+        for (int b = 0; b < blocks; b++)
+        {
+            ref float gateInit = ref Unsafe.Add(ref initRef, b * 3 * v);
+            TV ar = TOps.Load(in gateInit);
+            TV az = TOps.Load(in Unsafe.Add(ref gateInit, v));
+            TV anx = TOps.Load(in Unsafe.Add(ref gateInit, 2 * v));
+            TV anh = TOps.Load(in Unsafe.Add(ref bhnRef, b * v));
+
+            // n needs its x part and its h part apart (r multiplies only the h part), so the x columns
+            // feed (r, z, nx) and the h columns feed (r, z, nh); the second set of three accumulators
+            // takes the odd columns, as in the LSTM, to keep enough FMA chains in flight.
+            TV br = TOps.Zero, bz = TOps.Zero, bnx = TOps.Zero, bnh = TOps.Zero;
+            AccumulateThree(ref Unsafe.Add(ref wxRef, b * inputs * 3 * v), ref xRef, inputs, ref ar, ref az, ref anx, ref br, ref bz, ref bnx);
+            AccumulateThree(ref Unsafe.Add(ref whRef, b * hidden * 3 * v), ref hRef, hidden, ref ar, ref az, ref anh, ref br, ref bz, ref bnh);
+
+            TV r = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ar, br));
+            TV z = SimdMath.Sigmoid<TOps, TV>(TOps.Add(az, bz));
+            TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, TOps.Add(anh, bnh), TOps.Add(anx, bnx)));
+            // (1 − z) n + z h = n + z (h − n): one FMA.
+            TV h = TOps.Load(in Unsafe.Add(ref hRef, b * v));
+            TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(h, n), n), ref Unsafe.Add(ref outRef, b * v));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateThree(ref float w /* [k, 3, V] */, ref float x /* [k] */, int k,
+        ref TV a0, ref TV a1, ref TV a2, ref TV b0, ref TV b1, ref TV b2)
+    {
+        int v = TOps.Lanes;
+        int j = 0;
+        for (; j + 1 < k; j += 2)
+        {
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref x, j));
+            TV x1 = TOps.Broadcast(Unsafe.Add(ref x, j + 1));
+            ref float w0 = ref Unsafe.Add(ref w, j * 3 * v);
+            a0 = TOps.MultiplyAdd(TOps.Load(in w0), x0, a0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, v)), x0, a1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 2 * v)), x0, a2);
+            b0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 3 * v)), x1, b0);
+            b1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 4 * v)), x1, b1);
+            b2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 5 * v)), x1, b2);
+        }
+        if (j < k)
+        {
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref x, j));
+            ref float w0 = ref Unsafe.Add(ref w, j * 3 * v);
+            a0 = TOps.MultiplyAdd(TOps.Load(in w0), x0, a0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, v)), x0, a1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 2 * v)), x0, a2);
+        }
+    }
+
     public sealed override void ElmanStep(Activation nonlinearity, ReadOnlySpan<float> init, ReadOnlySpan<float> wx,
         ReadOnlySpan<float> x, ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, Span<float> hNext)
     {
