@@ -36,6 +36,10 @@ internal static class InfoCommand
             LayerWeights layer = model.Layers[l];
             string cell = layer.Cell == CellType.Elman ? $"Elman ({layer.Nonlinearity.ToString().ToLowerInvariant()})" : layer.Cell.ToString().ToUpperInvariant();
             table.AddRow($"{l}", cell, $"{layer.InputSize}", $"{layer.HiddenSize}", $"{layer.ParameterCount:N0}");
+            if (model.Options.ReverseLayers?[l] is { } reverse)
+            {
+                table.AddRow($"{l} reverse", cell, $"{reverse.InputSize}", $"{reverse.HiddenSize}", $"{reverse.ParameterCount:N0}");
+            }
         }
         if (model.Head is { } head)
         {
@@ -43,6 +47,18 @@ internal static class InfoCommand
                 $"{(long)head.OutputSize * (head.InputSize + 1):N0}");
         }
         AnsiConsole.Write(table);
+        if (model.Options.Skip > 0)
+        {
+            AnsiConsole.MarkupLine($"Residual: the first {model.Options.Skip} input channel(s) are added to the output.");
+        }
+        if (model.Options.InitialHidden is not null || model.Options.InitialCell is not null)
+        {
+            AnsiConsole.MarkupLine("Initial state: from the file (not zero).");
+        }
+        if (model.IsBidirectional)
+        {
+            AnsiConsole.MarkupLine("Bidirectional: runs whole sequences only.");
+        }
         AnsiConsole.MarkupLine($"Input size {model.InputSize}, output size {model.OutputSize}, [bold]{model.ParameterCount:N0}[/] parameters.");
         AnsiConsole.MarkupLine($"Kernel: [bold]{Markup.Escape(model.Kernel)}[/] (available here: {Markup.Escape(string.Join(", ", RnnKernels.Available))}).");
         return 0;

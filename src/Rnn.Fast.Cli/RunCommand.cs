@@ -79,14 +79,16 @@ internal static class RunCommand
         int outStride = input.Batch * model.OutputSize;
         void RunChunks(Action<int>? advance)
         {
-            for (int t0 = 0; t0 < input.Steps; t0 += ChunkSteps)
+            // A bidirectional model's reverse direction starts from the end, so it must see the whole sequence at once.
+            int chunk = model.IsBidirectional ? Math.Max(input.Steps, 1) : ChunkSteps;
+            for (int t0 = 0; t0 < input.Steps; t0 += chunk)
             {
-                int steps = Math.Min(ChunkSteps, input.Steps - t0);
+                int steps = Math.Min(chunk, input.Steps - t0);
                 model.Run(input.Data.AsSpan(t0 * inStride, steps * inStride), steps, state, outputs.AsSpan(t0 * outStride, steps * outStride));
                 advance?.Invoke(steps);
             }
         }
-        if (input.Steps < ProgressThreshold)
+        if (input.Steps < ProgressThreshold || model.IsBidirectional)
         {
             RunChunks(null);
         }

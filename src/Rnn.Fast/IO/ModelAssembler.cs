@@ -2,7 +2,7 @@ namespace Rnn.Fast.IO;
 
 /// <summary>
 /// Turns a <see cref="ModelDescription"/> into an <see cref="RnnModel"/>. The library's own argument checks
-/// (sizes, finiteness, activations) are the last line of defence: their <see cref="ArgumentException"/>s
+/// (sizes, finiteness, activations, skip range) are the last line of defence: their <see cref="ArgumentException"/>s
 /// become <see cref="ModelFormatException"/>s naming the file.
 /// </summary>
 internal static class ModelAssembler
@@ -12,27 +12,22 @@ internal static class ModelAssembler
         string file = description.FileName;
         try
         {
-            var layers = new List<LayerWeights>();
-            for (int l = 0; l < description.Layers.Count; l++)
-            {
-                layers.Add(ToLayer(file, description.Layers[l], description.Nonlinearities.Count > l ? description.Nonlinearities[l] : Activation.Tanh));
-            }
+            Activation Nonlinearity(int l) => description.Nonlinearities.Count > l ? description.Nonlinearities[l] : Activation.Tanh;
+            LayerWeights[] layers = [.. description.Layers.Select((layer, l) => ToLayer(file, layer, Nonlinearity(l)))];
+            LayerWeights[]? reverse = description.ReverseLayers.Count == 0
+                ? null
+                : [.. description.ReverseLayers.Select((layer, l) => ToLayer(file, layer, Nonlinearity(l)))];
             HeadWeights? head = description.Head is { } h
                 ? new HeadWeights(h.InputSize, h.OutputSize, h.Weight, h.Bias, description.HeadActivation)
                 : null;
-            if (description.ReverseLayers.Count > 0)
+            var modelOptions = new RnnModelOptions
             {
-                throw new ModelFormatException(file, description.ReverseLayers[0].Name, "Bidirectional models are not supported yet.");
-            }
-            if (description.Skip != 0)
-            {
-                throw new ModelFormatException(file, null, "Skip connections are not supported yet.");
-            }
-            if (description.InitialHidden.Any(x => x is not null) || description.InitialCell.Any(x => x is not null))
-            {
-                throw new ModelFormatException(file, null, "Initial states are not supported yet.");
-            }
-            return RnnModel.Create(layers, head, options?.Kernel);
+                ReverseLayers = reverse,
+                Skip = description.Skip,
+                InitialHidden = description.InitialHidden.Any(x => x is not null) ? description.InitialHidden : null,
+                InitialCell = description.InitialCell.Any(x => x is not null) ? description.InitialCell : null,
+            };
+            return RnnModel.Create(layers, head, options?.Kernel, modelOptions);
         }
         catch (ArgumentException e)
         {
@@ -43,7 +38,8 @@ internal static class ModelAssembler
     private static LayerWeights ToLayer(string file, RawLayer layer, Activation nonlinearity) => layer.Gates switch
     {
         4 => LayerWeights.Lstm(layer.InputSize, layer.HiddenSize, layer.WeightIh, layer.WeightHh, layer.BiasIh, layer.BiasHh),
+        3 => LayerWeights.Gru(layer.InputSize, layer.HiddenSize, layer.WeightIh, layer.WeightHh, layer.BiasIh, layer.BiasHh),
         1 => LayerWeights.Elman(layer.InputSize, layer.HiddenSize, nonlinearity, layer.WeightIh, layer.WeightHh, layer.BiasIh, layer.BiasHh),
-        _ => throw new ModelFormatException(file, layer.Name, "GRU layers are not supported yet."),
+        _ => throw new ModelFormatException(file, layer.Name, $"{layer.Gates} gates per unit is not an RNN, GRU or LSTM."),
     };
 }

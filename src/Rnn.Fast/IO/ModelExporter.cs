@@ -17,6 +17,15 @@ internal static class ModelExporter
         {
             AddLayer(tensors, model.Layers[l], l, "");
         }
+        if (model.Options.ReverseLayers is { } reverse)
+        {
+            for (int l = 0; l < reverse.Count; l++)
+            {
+                AddLayer(tensors, reverse[l], l, "_reverse");
+            }
+        }
+        AddInitial(tensors, model.Options.InitialHidden, "h0");
+        AddInitial(tensors, model.Options.InitialCell, "c0");
         if (model.Head is { } head)
         {
             tensors.Add(Tensor.Matrix(HeadPrefix + "weight", head.OutputSize, head.InputSize, head.Weight));
@@ -31,7 +40,22 @@ internal static class ModelExporter
         {
             metadata[StateDictMapper.HeadActivationKey] = StateDictMapper.ActivationName(model.Head.Activation);
         }
+        if (model.Options.Skip != 0)
+        {
+            metadata[StateDictMapper.SkipKey] = model.Options.Skip.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         return (tensors, metadata);
+    }
+
+    private static void AddInitial(List<Tensor> tensors, IReadOnlyList<float[]?>? initial, string kind)
+    {
+        for (int l = 0; l < (initial?.Count ?? 0); l++)
+        {
+            if (initial![l] is { } values)
+            {
+                tensors.Add(Tensor.Vector($"{RecurrentPrefix}{kind}_l{l}", values));
+            }
+        }
     }
 
     private static void AddLayer(List<Tensor> tensors, LayerWeights layer, int index, string suffix)
