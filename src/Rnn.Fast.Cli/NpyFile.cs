@@ -11,7 +11,8 @@ namespace Rnn.Fast.Cli;
 /// </summary>
 internal static partial class NpyFile
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    // Not a u8 literal: "\x93" there would be the UTF-8 encoding of U+0093, two bytes.
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     [GeneratedRegex(@"'descr'\s*:\s*'(?<descr>[^']*)'")]
     private static partial Regex Descr();
