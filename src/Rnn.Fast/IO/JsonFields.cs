@@ -14,6 +14,11 @@ internal static class JsonFields
 
     public static JsonDocument Parse(ReadOnlyMemory<byte> content, string file)
     {
+        // JsonDocument checks structure on parse but UTF-8 only when a string is read (InvalidOperationException then).
+        if (!System.Text.Unicode.Utf8.IsValid(content.Span))
+        {
+            throw new ModelFormatException(file, null, "The file is not valid UTF-8 text.");
+        }
         try
         {
             JsonDocument document = JsonDocument.Parse(content, s_options);

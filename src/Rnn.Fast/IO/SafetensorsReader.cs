@@ -44,6 +44,11 @@ internal static class SafetensorsReader
         ReadOnlySpan<byte> header = file.Slice(8, (int)headerLength);
         ReadOnlySpan<byte> data = file[(8 + (int)headerLength)..];
 
+        // JsonDocument checks structure on parse but UTF-8 only when a string is read (InvalidOperationException then).
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw new ModelFormatException(fileName, null, "The header is not valid UTF-8.");
+        }
         JsonDocument document;
         try
         {
