@@ -32,7 +32,8 @@ internal abstract class RnnKernel
         ReadOnlySpan<float> wh,     // [nb, H, 4, V]
         ReadOnlySpan<float> hPrev,  // [H]
         Span<float> c,              // [nb*V], updated in place
-        Span<float> hNext);         // [nb*V], must not overlap hPrev
+        Span<float> hNext,          // [nb*V], must not overlap hPrev
+        Span<float> activations = default); // [nb, 4, V] i, f, g, o for training; empty to skip
 
     /// <summary>One Elman step for one stream: hNext = f(init + Wx·x + Wh·hPrev).</summary>
     public abstract void ElmanStep(
@@ -56,7 +57,8 @@ internal abstract class RnnKernel
         ReadOnlySpan<float> wh,     // [nb, H, 3, V]
         ReadOnlySpan<float> hPrev,  // [nb*V]: the blend reads whole blocks of it
         int hidden,                 // H: columns of wh
-        Span<float> hNext);         // [nb*V], must not overlap hPrev
+        Span<float> hNext,          // [nb*V], must not overlap hPrev
+        Span<float> activations = default); // [nb, 4, V] r, z, n, W_hn h + b_hn for training; empty to skip
 
     /// <summary>
     /// The input projection of a whole chunk of steps as one blocked matrix product:
@@ -79,6 +81,54 @@ internal abstract class RnnKernel
         ReadOnlySpan<float> bias,   // [O]
         ReadOnlySpan<float> h,      // [Hp]
         Span<float> y);             // [O]
+
+    /// <summary>
+    /// LSTM backward, element-wise part, one step of one stream: from dL/dh(t), dL/dc(t+1→t) and the cached
+    /// activations, the gradients of the four pre-activations; dc becomes dL/dc(t−1).
+    /// </summary>
+    public abstract void LstmBackward(
+        ReadOnlySpan<float> dh,          // [nb*V] dL/dh(t), all paths
+        ReadOnlySpan<float> activations, // [nb, 4, V] i, f, g, o of step t
+        ReadOnlySpan<float> c,           // [nb*V] c(t)
+        ReadOnlySpan<float> cPrev,       // [nb*V] c(t−1)
+        Span<float> dc,                  // [nb*V] in: dL/dc(t) from step t+1; out: dL/dc(t−1)
+        Span<float> dPre);               // [nb, 4, V] dL/d(pre-activation)
+
+    /// <summary>
+    /// GRU backward, element-wise part: gradients of the input-side and hidden-side pre-activations
+    /// (they differ in the n rows, where r scales the hidden side), and dhBase = dhBelow + z ⊙ dh, the
+    /// direct path to h(t−1) to which W_hhᵀ·dPreHidden is added afterwards.
+    /// </summary>
+    public abstract void GruBackward(
+        ReadOnlySpan<float> dh,          // [nb*V] dL/dh(t)
+        ReadOnlySpan<float> activations, // [nb, 4, V] r, z, n, W_hn h + b_hn of step t
+        ReadOnlySpan<float> hPrev,       // [nb*V] h(t−1)
+        ReadOnlySpan<float> dhBelow,     // [nb*V] gradient reaching h(t−1) from above (output or next layer); empty = 0
+        Span<float> dPreInput,           // [nb, 3, V]
+        Span<float> dPreHidden,          // [nb, 3, V]
+        Span<float> dhBase);             // [nb*V]
+
+    /// <summary>dPre = dh ⊙ f'(pre), with f' computed from the cached output h = f(pre).</summary>
+    public abstract void ActivationBackward(Activation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput);
+
+    /// <summary>
+    /// Weight gradient of a packed matrix as one blocked product over rows: grad[q][j] += Σ_r x[r][j] · d[r][q]
+    /// for every register column q (block, gate), in the packed layout <c>[nb, k, G, V]</c>.
+    /// </summary>
+    public abstract void AccumulateOuter(
+        ReadOnlySpan<float> d,       // [rows, nb*G*V]
+        ReadOnlySpan<float> x,       // [rows, xStride], first k columns used
+        int rows,
+        int k,
+        int xStride,
+        int gates,
+        Span<float> grad);           // [nb, k, G, V], accumulated
+
+    /// <summary>y += a·x, element-wise (lengths equal).</summary>
+    public abstract void MultiplyAdd(float a, ReadOnlySpan<float> x, Span<float> y);
+
+    /// <summary>sum[j] += Σ_r d[r][j] over rows of width sum.Length.</summary>
+    public abstract void AccumulateRows(ReadOnlySpan<float> d, int rows, Span<float> sum);
 
     /// <summary>Applies an activation in place (softmax over the whole span).</summary>
     public abstract void Activate(Activation activation, Span<float> values);

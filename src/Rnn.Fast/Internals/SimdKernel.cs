@@ -12,8 +12,10 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
     public sealed override int Lanes => TOps.Lanes;
 
     public sealed override void LstmStep(ReadOnlySpan<float> init, ReadOnlySpan<float> wx, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, Span<float> c, Span<float> hNext)
+        ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, Span<float> c, Span<float> hNext, Span<float> activations)
     {
+        bool keep = !activations.IsEmpty;
+        ref float actRef = ref MemoryMarshal.GetReference(activations);
         int v = TOps.Lanes;
         int blocks = c.Length / v;
         int inputs = wx.IsEmpty ? 0 : x.Length;
@@ -44,6 +46,14 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
             TV f = SimdMath.Sigmoid<TOps, TV>(TOps.Add(af, bf));
             TV g = SimdMath.Tanh<TOps, TV>(TOps.Add(ag, bg));
             TV o = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ao, bo));
+            if (keep)
+            {
+                ref float act = ref Unsafe.Add(ref actRef, b * 4 * v);
+                TOps.Store(i, ref act);
+                TOps.Store(f, ref Unsafe.Add(ref act, v));
+                TOps.Store(g, ref Unsafe.Add(ref act, 2 * v));
+                TOps.Store(o, ref Unsafe.Add(ref act, 3 * v));
+            }
 
             ref float cBlock = ref Unsafe.Add(ref cRef, b * v);
             TV cNew = TOps.MultiplyAdd(f, TOps.Load(in cBlock), TOps.Multiply(i, g));
@@ -84,8 +94,10 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
     }
 
     public sealed override void GruStep(ReadOnlySpan<float> init, ReadOnlySpan<float> biasHn, ReadOnlySpan<float> wx,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, int hidden, Span<float> hNext)
+        ReadOnlySpan<float> x, ReadOnlySpan<float> wh, ReadOnlySpan<float> hPrev, int hidden, Span<float> hNext, Span<float> activations)
     {
+        bool keep = !activations.IsEmpty;
+        ref float actRef = ref MemoryMarshal.GetReference(activations);
         int v = TOps.Lanes;
         int blocks = hNext.Length / v;
         int inputs = wx.IsEmpty ? 0 : x.Length;
@@ -114,7 +126,16 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
 
             TV r = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ar, br));
             TV z = SimdMath.Sigmoid<TOps, TV>(TOps.Add(az, bz));
-            TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, TOps.Add(anh, bnh), TOps.Add(anx, bnx)));
+            TV hn = TOps.Add(anh, bnh);
+            TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, hn, TOps.Add(anx, bnx)));
+            if (keep)
+            {
+                ref float act = ref Unsafe.Add(ref actRef, b * 4 * v);
+                TOps.Store(r, ref act);
+                TOps.Store(z, ref Unsafe.Add(ref act, v));
+                TOps.Store(n, ref Unsafe.Add(ref act, 2 * v));
+                TOps.Store(hn, ref Unsafe.Add(ref act, 3 * v));
+            }
             // (1 − z) n + z h = n + z (h − n): one FMA.
             TV h = TOps.Load(in Unsafe.Add(ref hRef, b * v));
             TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(h, n), n), ref Unsafe.Add(ref outRef, b * v));
@@ -312,6 +333,222 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
             y[o] = TOps.Sum(TOps.Add(s0, s1)) + bias[o];
         }
         Activate(activation, y);
+    }
+
+    public sealed override void LstmBackward(ReadOnlySpan<float> dh, ReadOnlySpan<float> activations, ReadOnlySpan<float> c,
+        ReadOnlySpan<float> cPrev, Span<float> dc, Span<float> dPre)
+    {
+        int v = TOps.Lanes;
+        int blocks = dh.Length / v;
+        ref float dhRef = ref MemoryMarshal.GetReference(dh);
+        ref float actRef = ref MemoryMarshal.GetReference(activations);
+        ref float cRef = ref MemoryMarshal.GetReference(c);
+        ref float cPrevRef = ref MemoryMarshal.GetReference(cPrev);
+        ref float dcRef = ref MemoryMarshal.GetReference(dc);
+        ref float dPreRef = ref MemoryMarshal.GetReference(dPre);
+        TV one = TOps.Broadcast(1f);
+        for (int b = 0; b < blocks; b++)
+        {
+            ref float act = ref Unsafe.Add(ref actRef, b * 4 * v);
+            TV i = TOps.Load(in act), f = TOps.Load(in Unsafe.Add(ref act, v));
+            TV g = TOps.Load(in Unsafe.Add(ref act, 2 * v)), o = TOps.Load(in Unsafe.Add(ref act, 3 * v));
+            TV gradH = TOps.Load(in Unsafe.Add(ref dhRef, b * v));
+            ref float dcBlock = ref Unsafe.Add(ref dcRef, b * v);
+            // tanh(c) is recomputed rather than cached: one more activation per unit, one less
+            // [T, B, H] buffer to write and read back.
+            TV tc = SimdMath.Tanh<TOps, TV>(TOps.Load(in Unsafe.Add(ref cRef, b * v)));
+            // h = o tanh(c): dc(t) gets the path through h plus the path from c(t+1).
+            TV gradC = TOps.MultiplyAdd(TOps.Multiply(gradH, o), TOps.Subtract(one, TOps.Multiply(tc, tc)), TOps.Load(in dcBlock));
+            TV gradO = TOps.Multiply(gradH, tc);
+            TV gradI = TOps.Multiply(gradC, g);
+            TV gradG = TOps.Multiply(gradC, i);
+            TV gradF = TOps.Multiply(gradC, TOps.Load(in Unsafe.Add(ref cPrevRef, b * v)));
+            TOps.Store(TOps.Multiply(gradC, f), ref dcBlock);
+            // Through the gate nonlinearities: σ' = s(1 − s), tanh' = 1 − t².
+            ref float d = ref Unsafe.Add(ref dPreRef, b * 4 * v);
+            TOps.Store(TOps.Multiply(gradI, TOps.Multiply(i, TOps.Subtract(one, i))), ref d);
+            TOps.Store(TOps.Multiply(gradF, TOps.Multiply(f, TOps.Subtract(one, f))), ref Unsafe.Add(ref d, v));
+            TOps.Store(TOps.Multiply(gradG, TOps.Subtract(one, TOps.Multiply(g, g))), ref Unsafe.Add(ref d, 2 * v));
+            TOps.Store(TOps.Multiply(gradO, TOps.Multiply(o, TOps.Subtract(one, o))), ref Unsafe.Add(ref d, 3 * v));
+        }
+    }
+
+    public sealed override void GruBackward(ReadOnlySpan<float> dh, ReadOnlySpan<float> activations, ReadOnlySpan<float> hPrev,
+        ReadOnlySpan<float> dhBelow, Span<float> dPreInput, Span<float> dPreHidden, Span<float> dhBase)
+    {
+        int v = TOps.Lanes;
+        int blocks = dh.Length / v;
+        bool below = !dhBelow.IsEmpty;
+        ref float dhRef = ref MemoryMarshal.GetReference(dh);
+        ref float actRef = ref MemoryMarshal.GetReference(activations);
+        ref float hRef = ref MemoryMarshal.GetReference(hPrev);
+        ref float belowRef = ref MemoryMarshal.GetReference(dhBelow);
+        ref float dxRef = ref MemoryMarshal.GetReference(dPreInput);
+        ref float dhhRef = ref MemoryMarshal.GetReference(dPreHidden);
+        ref float baseRef = ref MemoryMarshal.GetReference(dhBase);
+        TV one = TOps.Broadcast(1f);
+        for (int b = 0; b < blocks; b++)
+        {
+            ref float act = ref Unsafe.Add(ref actRef, b * 4 * v);
+            TV r = TOps.Load(in act), z = TOps.Load(in Unsafe.Add(ref act, v));
+            TV n = TOps.Load(in Unsafe.Add(ref act, 2 * v)), hn = TOps.Load(in Unsafe.Add(ref act, 3 * v));
+            TV gradH = TOps.Load(in Unsafe.Add(ref dhRef, b * v));
+            TV h = TOps.Load(in Unsafe.Add(ref hRef, b * v));
+            // h' = (1 − z) n + z h.
+            TV gradN = TOps.Multiply(gradH, TOps.Subtract(one, z));
+            TV gradZ = TOps.Multiply(gradH, TOps.Subtract(h, n));
+            TV direct = TOps.Multiply(gradH, z);
+            TOps.Store(below ? TOps.Add(direct, TOps.Load(in Unsafe.Add(ref belowRef, b * v))) : direct, ref Unsafe.Add(ref baseRef, b * v));
+            // n = tanh(xn + r hn).
+            TV preN = TOps.Multiply(gradN, TOps.Subtract(one, TOps.Multiply(n, n)));
+            TV gradR = TOps.Multiply(preN, hn);
+            TV preR = TOps.Multiply(gradR, TOps.Multiply(r, TOps.Subtract(one, r)));
+            TV preZ = TOps.Multiply(gradZ, TOps.Multiply(z, TOps.Subtract(one, z)));
+            ref float dx = ref Unsafe.Add(ref dxRef, b * 3 * v);
+            ref float dhh = ref Unsafe.Add(ref dhhRef, b * 3 * v);
+            TOps.Store(preR, ref dx);
+            TOps.Store(preZ, ref Unsafe.Add(ref dx, v));
+            TOps.Store(preN, ref Unsafe.Add(ref dx, 2 * v));
+            TOps.Store(preR, ref dhh);
+            TOps.Store(preZ, ref Unsafe.Add(ref dhh, v));
+            TOps.Store(TOps.Multiply(preN, r), ref Unsafe.Add(ref dhh, 2 * v));
+        }
+    }
+
+    public sealed override void ActivationBackward(Activation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        if (activation == Activation.Softmax)
+        {
+            // dz_i = y_i (dy_i − Σ_j dy_j y_j).
+            float dot = 0f;
+            for (int j = 0; j < output.Length; j++)
+            {
+                dot += dOutput[j] * output[j];
+            }
+            for (int j = 0; j < output.Length; j++)
+            {
+                dInput[j] = output[j] * (dOutput[j] - dot);
+            }
+            return;
+        }
+        for (int j = 0; j < output.Length; j++)
+        {
+            float y = output[j];
+            float derivative = activation switch
+            {
+                Activation.Identity => 1f,
+                Activation.Tanh => 1f - y * y,
+                Activation.Sigmoid => y * (1f - y),
+                Activation.Relu => y > 0f ? 1f : 0f,
+                _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+            };
+            dInput[j] = dOutput[j] * derivative;
+        }
+    }
+
+    public sealed override void AccumulateOuter(ReadOnlySpan<float> d, ReadOnlySpan<float> x, int rows, int k, int xStride,
+        int gates, Span<float> grad)
+    {
+        int v = TOps.Lanes;
+        int width = d.Length / Math.Max(rows, 1);   // nb * G * V floats per row of d
+        int columns = width / v;
+        int blockStride = k * gates * v;
+        int columnStride = gates * v;
+        ref float dRef = ref MemoryMarshal.GetReference(d);
+        ref float xRef = ref MemoryMarshal.GetReference(x);
+        ref float gRef = ref MemoryMarshal.GetReference(grad);
+
+        // The transpose of ProjectInputs: the time rows are the long, summed dimension. A tile holds
+        // 2 register columns × 4 input columns (8 accumulators) in registers across all rows, so each
+        // gradient vector is read and written once per call instead of once per step.
+        for (int q = 0; q < columns; q += 2)
+        {
+            bool pair = q + 1 < columns;
+            int q1 = pair ? q + 1 : q;
+            ref float g0 = ref Unsafe.Add(ref gRef, (q / gates) * blockStride + (q % gates) * v);
+            ref float g1 = ref Unsafe.Add(ref gRef, (q1 / gates) * blockStride + (q1 % gates) * v);
+            int j = 0;
+            for (; j + 3 < k; j += 4)
+            {
+                TV s00 = TOps.Zero, s01 = TOps.Zero, s02 = TOps.Zero, s03 = TOps.Zero;
+                TV s10 = TOps.Zero, s11 = TOps.Zero, s12 = TOps.Zero, s13 = TOps.Zero;
+                for (int r = 0; r < rows; r++)
+                {
+                    TV d0 = TOps.Load(in Unsafe.Add(ref dRef, r * width + q * v));
+                    TV d1 = TOps.Load(in Unsafe.Add(ref dRef, r * width + q1 * v));
+                    ref float xr = ref Unsafe.Add(ref xRef, r * xStride + j);
+                    TV x0 = TOps.Broadcast(xr), x1 = TOps.Broadcast(Unsafe.Add(ref xr, 1));
+                    TV x2 = TOps.Broadcast(Unsafe.Add(ref xr, 2)), x3 = TOps.Broadcast(Unsafe.Add(ref xr, 3));
+                    s00 = TOps.MultiplyAdd(d0, x0, s00); s10 = TOps.MultiplyAdd(d1, x0, s10);
+                    s01 = TOps.MultiplyAdd(d0, x1, s01); s11 = TOps.MultiplyAdd(d1, x1, s11);
+                    s02 = TOps.MultiplyAdd(d0, x2, s02); s12 = TOps.MultiplyAdd(d1, x2, s12);
+                    s03 = TOps.MultiplyAdd(d0, x3, s03); s13 = TOps.MultiplyAdd(d1, x3, s13);
+                }
+                AddTo(ref Unsafe.Add(ref g0, j * columnStride), s00);
+                AddTo(ref Unsafe.Add(ref g0, (j + 1) * columnStride), s01);
+                AddTo(ref Unsafe.Add(ref g0, (j + 2) * columnStride), s02);
+                AddTo(ref Unsafe.Add(ref g0, (j + 3) * columnStride), s03);
+                if (pair)
+                {
+                    AddTo(ref Unsafe.Add(ref g1, j * columnStride), s10);
+                    AddTo(ref Unsafe.Add(ref g1, (j + 1) * columnStride), s11);
+                    AddTo(ref Unsafe.Add(ref g1, (j + 2) * columnStride), s12);
+                    AddTo(ref Unsafe.Add(ref g1, (j + 3) * columnStride), s13);
+                }
+            }
+            for (; j < k; j++)
+            {
+                TV s0 = TOps.Zero, s1 = TOps.Zero;
+                for (int r = 0; r < rows; r++)
+                {
+                    TV xj = TOps.Broadcast(Unsafe.Add(ref xRef, r * xStride + j));
+                    s0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref dRef, r * width + q * v)), xj, s0);
+                    s1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref dRef, r * width + q1 * v)), xj, s1);
+                }
+                AddTo(ref Unsafe.Add(ref g0, j * columnStride), s0);
+                if (pair)
+                {
+                    AddTo(ref Unsafe.Add(ref g1, j * columnStride), s1);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(ref float destination, TV value) => TOps.Store(TOps.Add(TOps.Load(in destination), value), ref destination);
+
+    public sealed override void MultiplyAdd(float a, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int v = TOps.Lanes;
+        TV factor = TOps.Broadcast(a);
+        ref float xRef = ref MemoryMarshal.GetReference(x);
+        ref float yRef = ref MemoryMarshal.GetReference(y);
+        int j = 0;
+        for (; j + v <= y.Length; j += v)
+        {
+            TOps.Store(TOps.MultiplyAdd(factor, TOps.Load(in Unsafe.Add(ref xRef, j)), TOps.Load(in Unsafe.Add(ref yRef, j))), ref Unsafe.Add(ref yRef, j));
+        }
+        for (; j < y.Length; j++)
+        {
+            Unsafe.Add(ref yRef, j) = float.MultiplyAddEstimate(a, Unsafe.Add(ref xRef, j), Unsafe.Add(ref yRef, j));
+        }
+    }
+
+    public sealed override void AccumulateRows(ReadOnlySpan<float> d, int rows, Span<float> sum)
+    {
+        int v = TOps.Lanes;
+        int width = sum.Length;
+        ref float dRef = ref MemoryMarshal.GetReference(d);
+        ref float sRef = ref MemoryMarshal.GetReference(sum);
+        for (int j = 0; j < width; j += v)
+        {
+            TV acc = TOps.Load(in Unsafe.Add(ref sRef, j));
+            for (int r = 0; r < rows; r++)
+            {
+                acc = TOps.Add(acc, TOps.Load(in Unsafe.Add(ref dRef, r * width + j)));
+            }
+            TOps.Store(acc, ref Unsafe.Add(ref sRef, j));
+        }
     }
 
     public sealed override void Activate(Activation activation, Span<float> values)

@@ -1,0 +1,139 @@
+namespace Rnn.Fast.Training;
+
+/// <summary>The loss functions of training, each returning L and writing dL/dy for <see cref="TrainableModel.Backward"/>.</summary>
+/// <remarks>
+/// Outputs are <c>[T, B, O]</c>. The mask is <c>[T, B]</c> of non-negative weights (empty = every step counts):
+/// a mask that is 1 only at t = T−1 expresses "only the last step counts". With M = Σ mask, the losses are
+/// means over the counted elements as PyTorch's <c>reduction='mean'</c>; if M = 0 the loss and gradient are 0.
+/// Sums are accumulated in double.
+/// </remarks>
+public static class Loss
+{
+    /// <summary>L = Σ_{t,b} mask[t,b] Σ_o (y − target)² / (M·O).</summary>
+    /// <param name="outputs"><c>[T, B, O]</c>.</param>
+    /// <param name="targets"><c>[T, B, O]</c>.</param>
+    /// <param name="mask"><c>[T, B]</c> weights, or empty for all ones.</param>
+    /// <param name="outputSize">O.</param>
+    /// <param name="outputGradient"><c>[T, B, O]</c>: receives dL/dy.</param>
+    /// <exception cref="ArgumentException">Lengths that do not match, or a negative/non-finite mask weight.</exception>
+    public static float MeanSquaredError(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask,
+        int outputSize, Span<float> outputGradient)
+    {
+        int rows = CheckShapes(outputs, mask, outputSize, outputGradient);
+        Internals.Guard.Length(targets.Length, outputs.Length, $"targets [rows {rows}, output size {outputSize}]", nameof(targets));
+        double weightSum = MaskSum(mask, rows);
+        outputGradient.Clear();
+        if (weightSum == 0)
+        {
+            return 0f;
+        }
+        double scale = 1.0 / (weightSum * outputSize);
+        double sum = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            float w = mask.IsEmpty ? 1f : mask[r];
+            if (w == 0f)
+            {
+                continue;
+            }
+            for (int o = 0; o < outputSize; o++)
+            {
+                int i = r * outputSize + o;
+                double diff = (double)outputs[i] - targets[i];
+                sum += w * diff * diff;
+                outputGradient[i] = (float)(2 * w * diff * scale);
+            }
+        }
+        return (float)(sum * scale);
+    }
+
+    /// <summary>
+    /// Softmax cross-entropy on logits: L = Σ_{t,b} mask[t,b] (−log softmax(y[t,b])[class]) / M. The head must
+    /// output logits (identity activation); dL/dy = mask·(softmax(y) − onehot)/M.
+    /// </summary>
+    /// <param name="logits"><c>[T, B, O]</c>.</param>
+    /// <param name="classes"><c>[T, B]</c> class indices 0..O−1 (as floats); ignored where the mask is 0.</param>
+    /// <param name="mask"><c>[T, B]</c> weights, or empty for all ones.</param>
+    /// <param name="outputSize">O (number of classes).</param>
+    /// <param name="outputGradient"><c>[T, B, O]</c>: receives dL/dy.</param>
+    /// <exception cref="ArgumentException">Lengths that do not match, a class outside 0..O−1, or a bad mask weight.</exception>
+    public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> classes, ReadOnlySpan<float> mask,
+        int outputSize, Span<float> outputGradient)
+    {
+        int rows = CheckShapes(logits, mask, outputSize, outputGradient);
+        Internals.Guard.Length(classes.Length, rows, $"classes [rows {rows}]", nameof(classes));
+        double weightSum = MaskSum(mask, rows);
+        outputGradient.Clear();
+        if (weightSum == 0)
+        {
+            return 0f;
+        }
+        double sum = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            float w = mask.IsEmpty ? 1f : mask[r];
+            if (w == 0f)
+            {
+                continue;
+            }
+            float target = classes[r];
+            if (target < 0 || target >= outputSize || target != MathF.Floor(target))
+            {
+                throw new ArgumentException($"Class {target} at row {r} is not an integer in 0..{outputSize - 1}.", nameof(classes));
+            }
+            ReadOnlySpan<float> z = logits.Slice(r * outputSize, outputSize);
+            double max = double.NegativeInfinity;
+            foreach (float v in z)
+            {
+                max = Math.Max(max, v);
+            }
+            double denominator = 0;
+            foreach (float v in z)
+            {
+                denominator += Math.Exp(v - max);
+            }
+            double logSumExp = max + Math.Log(denominator);
+            sum += w * (logSumExp - z[(int)target]);
+            for (int o = 0; o < outputSize; o++)
+            {
+                double softmax = Math.Exp(z[o] - logSumExp);
+                outputGradient[r * outputSize + o] = (float)(w * (softmax - (o == (int)target ? 1 : 0)) / weightSum);
+            }
+        }
+        return (float)(sum / weightSum);
+    }
+
+    private static int CheckShapes(ReadOnlySpan<float> outputs, ReadOnlySpan<float> mask, int outputSize, Span<float> outputGradient)
+    {
+        Internals.Guard.Positive(outputSize, nameof(outputSize));
+        if (outputs.Length % outputSize != 0)
+        {
+            throw new ArgumentException($"Expected a multiple of the output size {outputSize}, got {outputs.Length}.", nameof(outputs));
+        }
+        int rows = outputs.Length / outputSize;
+        if (!mask.IsEmpty)
+        {
+            Internals.Guard.Length(mask.Length, rows, $"mask [rows {rows}] (or empty)", nameof(mask));
+        }
+        Internals.Guard.Length(outputGradient.Length, outputs.Length, $"outputGradient [rows {rows}, output size {outputSize}]", nameof(outputGradient));
+        return rows;
+    }
+
+    private static double MaskSum(ReadOnlySpan<float> mask, int rows)
+    {
+        if (mask.IsEmpty)
+        {
+            return rows;
+        }
+        double sum = 0;
+        for (int r = 0; r < mask.Length; r++)
+        {
+            if (!(mask[r] >= 0) || float.IsInfinity(mask[r]))
+            {
+                throw new ArgumentException($"Mask weight {mask[r]} at row {r} must be finite and non-negative.", nameof(mask));
+            }
+            sum += mask[r];
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,156 @@
+namespace Rnn.Fast.Training;
+
+/// <summary>Updates a model's parameters from their gradients (PyTorch semantics), then refreshes the model.</summary>
+public abstract class Optimizer
+{
+    /// <summary>Binds the optimizer to every parameter of <paramref name="model"/>.</summary>
+    protected Optimizer(TrainableModel model, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The model whose parameters are updated.</summary>
+    public TrainableModel Model { get; }
+
+    /// <summary>Step size; may be changed between steps (schedules).</summary>
+    public float LearningRate
+    {
+        get;
+        set => field = value > 0 && float.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be positive and finite.");
+    }
+
+    /// <summary>Number of steps taken.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>One update of every parameter from its gradient; the gradients are left as they are.</summary>
+    public void Step()
+    {
+        StepCount++;
+        IReadOnlyList<Parameter> parameters = Model.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            Update(p, parameters[p].Values, parameters[p].Gradients);
+        }
+        Model.ParametersChanged();
+    }
+
+    /// <summary>Updates parameter number <paramref name="index"/> (packed values and gradients; padding stays zero).</summary>
+    protected abstract void Update(int index, Span<float> values, ReadOnlySpan<float> gradients);
+
+    /// <summary>One zeroed state array per parameter, sized like its packed values.</summary>
+    protected float[][] StateArrays() => [.. Model.Parameters.Select(p => new float[p.Values.Length])];
+
+    /// <summary>Validates a coefficient in [0, 1) or similar ranges.</summary>
+    protected static float InRange(float value, float low, float high, string name) =>
+        value >= low && value < high ? value : throw new ArgumentOutOfRangeException(name, value, $"Must be in [{low}, {high}).");
+}
+
+/// <summary>
+/// <c>torch.optim.SGD</c>: g ← g + λp; with momentum μ: b ← g (first step), else μb + (1 − dampening)g;
+/// g ← g + μb (Nesterov) or b; p ← p − lr·g.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly float[][] _momentum;
+
+    /// <summary>Creates SGD over every parameter of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A coefficient outside its range.</exception>
+    /// <exception cref="ArgumentException">Nesterov without momentum, or with dampening (as PyTorch).</exception>
+    public Sgd(TrainableModel model, float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
+        : base(model, learningRate)
+    {
+        Momentum = InRange(momentum, 0f, 1f, nameof(momentum));
+        Dampening = InRange(dampening, 0f, 1f, nameof(dampening));
+        WeightDecay = InRange(weightDecay, 0f, float.PositiveInfinity, nameof(weightDecay));
+        if (nesterov && (momentum <= 0 || dampening != 0))
+        {
+            throw new ArgumentException("Nesterov momentum requires a momentum and zero dampening.", nameof(nesterov));
+        }
+        Nesterov = nesterov;
+        _momentum = StateArrays();
+    }
+
+    /// <summary>μ.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Dampening of the momentum buffer.</summary>
+    public float Dampening { get; }
+
+    /// <summary>Nesterov momentum.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>L2 penalty λ added to the gradient.</summary>
+    public float WeightDecay { get; }
+
+    /// <inheritdoc />
+    protected override void Update(int index, Span<float> values, ReadOnlySpan<float> gradients)
+    {
+        float[] buffer = _momentum[index];
+        bool first = StepCount == 1;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float g = gradients[i] + WeightDecay * values[i];
+            if (Momentum != 0f)
+            {
+                buffer[i] = first ? g : Momentum * buffer[i] + (1f - Dampening) * g;
+                g = Nesterov ? g + Momentum * buffer[i] : buffer[i];
+            }
+            values[i] -= LearningRate * g;
+        }
+    }
+}
+
+/// <summary>
+/// <c>torch.optim.Adam</c> (defaults lr 1e−3, β = (0.9, 0.999), ε = 1e−8): g ← g + λp; m ← β₁m + (1 − β₁)g;
+/// v ← β₂v + (1 − β₂)g²; p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε).
+/// </summary>
+public sealed class Adam : Optimizer
+{
+    private readonly float[][] _m;
+    private readonly float[][] _v;
+
+    /// <summary>Creates Adam over every parameter of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A coefficient outside its range.</exception>
+    public Adam(TrainableModel model, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+        : base(model, learningRate)
+    {
+        Beta1 = InRange(beta1, 0f, 1f, nameof(beta1));
+        Beta2 = InRange(beta2, 0f, 1f, nameof(beta2));
+        Epsilon = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "Must be positive.");
+        WeightDecay = InRange(weightDecay, 0f, float.PositiveInfinity, nameof(weightDecay));
+        _m = StateArrays();
+        _v = StateArrays();
+    }
+
+    /// <summary>β₁.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>β₂.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>L2 penalty λ added to the gradient (Adam's, not AdamW's, weight decay).</summary>
+    public float WeightDecay { get; }
+
+    /// <inheritdoc />
+    protected override void Update(int index, Span<float> values, ReadOnlySpan<float> gradients)
+    {
+        float[] m = _m[index], v = _v[index];
+        float correction1 = 1f - MathF.Pow(Beta1, StepCount);
+        float correction2 = 1f - MathF.Pow(Beta2, StepCount);
+        float stepSize = LearningRate / correction1;
+        float rootCorrection2 = MathF.Sqrt(correction2);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float g = gradients[i] + WeightDecay * values[i];
+            m[i] = Beta1 * m[i] + (1f - Beta1) * g;
+            v[i] = Beta2 * v[i] + (1f - Beta2) * g * g;
+            // As torch.optim.Adam computes it: denominator = √v / √(1 − β₂ᵗ) + ε.
+            values[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) / rootCorrection2 + Epsilon);
+        }
+    }
+}
