@@ -10,9 +10,11 @@ if (Console.IsOutputRedirected)
 }
 
 // Wiring only: each command builds its own options and renders its own output.
-var root = new RootCommand("rnnfast: run, time and verify the Rnn.Fast RNN/LSTM kernels on this machine.")
+var root = new RootCommand("rnnfast: run models trained elsewhere, and time and verify the Rnn.Fast RNN/LSTM kernels on this machine.")
 {
     DemoCommand.Create(),
     VerifyCommand.Create(),
+    RunCommand.Create(),
+    InfoCommand.Create(),
 };
 return root.Parse(args).Invoke();

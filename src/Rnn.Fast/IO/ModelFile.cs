@@ -1,0 +1,127 @@
+namespace Rnn.Fast.IO;
+
+/// <summary>
+/// Loads models trained elsewhere (safetensors, Neural Amp Modeler <c>.nam</c>, PyTorch state-dict JSON) and saves
+/// any model as safetensors.
+/// </summary>
+/// <remarks>
+/// <para><b>safetensors</b>: the tensors of one PyTorch nn.RNN, nn.LSTM or nn.GRU under any module prefix
+/// (<c>{p}weight_ih_l{k}</c>, <c>{p}weight_hh_l{k}</c>, <c>{p}bias_ih_l{k}</c>, <c>{p}bias_hh_l{k}</c>, and the same
+/// with <c>_reverse</c> for a bidirectional model) and at most one nn.Linear head (<c>{q}weight [O, H]</c>,
+/// <c>{q}bias [O]</c>). Each layer's cell type comes from <c>weight_hh</c>'s shape <c>[G*H, H]</c>: G = 1 Elman,
+/// 3 GRU, 4 LSTM. Dtypes F32, F16, BF16 and F64 (converted to float32). What the tensors cannot say comes from
+/// <c>__metadata__</c> (overridden by <see cref="ModelLoadOptions"/>):</para>
+/// <list type="bullet">
+/// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c> (default), <c>relu</c>, <c>sigmoid</c> or <c>identity</c>;
+/// one name, or comma-separated names per layer.</item>
+/// <item><c>rnnfast.head_activation</c>: <c>identity</c> (default), <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>softmax</c>.</item>
+/// <item><c>rnnfast.skip</c>: a non-negative integer S; the output adds the first S input channels (default 0).</item>
+/// </list>
+/// <para>Initial states, an Rnn.Fast extension, are the tensors <c>{p}h0_l{k} [H]</c> and <c>{p}c0_l{k} [H]</c>
+/// (LSTM layers only). Any other tensor is an error.</para>
+/// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head.</para>
+/// <para><b>.json</b>: <c>model_data</c> (unit_type, input_size, hidden_size, num_layers, output_size, skip,
+/// bias_fl) and <c>state_dict</c> (nested arrays, names as for safetensors); output <c>lin(h) + x[:skip]</c>.</para>
+/// <para>Files are untrusted input: every problem with their content throws <see cref="ModelFormatException"/>
+/// naming the file, the tensor or field, and the problem; nothing is allocated on a size the file only claims.</para>
+/// </remarks>
+public static class ModelFile
+{
+    /// <summary>Loads a model, choosing the format by extension: <c>.safetensors</c>, <c>.nam</c> or <c>.json</c>.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="ArgumentException">The extension is none of the above.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static RnnModel Load(string path, ModelLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ModelFileFormat format = FormatOf(path);
+        byte[] content = File.ReadAllBytes(path);
+        return Load(content, format, Path.GetFileName(path), options);
+    }
+
+    /// <summary>Loads a model from bytes already in memory.</summary>
+    /// <param name="content">The whole file.</param>
+    /// <param name="format">Its format.</param>
+    /// <param name="name">A name for messages (e.g. the file name).</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ModelDescription description = format switch
+        {
+            ModelFileFormat.Safetensors => StateDictMapper.Map(SafetensorsReader.Read(content.Span, name), options),
+            ModelFileFormat.Nam => NamFile.Read(content, name),
+            ModelFileFormat.StateDictJson => StateDictJson.Read(content, name, options),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown model file format."),
+        };
+        if (format == ModelFileFormat.Nam)
+        {
+            // A .nam file has no place for these, so options apply on top of what the file fixes.
+            if (options?.HeadActivation is { } g)
+            {
+                description.HeadActivation = g;
+            }
+            if (options?.Skip is { } skip)
+            {
+                description.Skip = skip;
+            }
+        }
+        return ModelAssembler.Build(description, options);
+    }
+
+    /// <summary>The format a path's extension names.</summary>
+    /// <exception cref="ArgumentException">The extension is not <c>.safetensors</c>, <c>.nam</c> or <c>.json</c>.</exception>
+    public static ModelFileFormat FormatOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Path.GetExtension(path).ToUpperInvariant() switch
+        {
+            ".SAFETENSORS" => ModelFileFormat.Safetensors,
+            ".NAM" => ModelFileFormat.Nam,
+            ".JSON" => ModelFileFormat.StateDictJson,
+            _ => throw new ArgumentException($"'{path}': unknown model file type; use .safetensors, .nam or .json.", nameof(path)),
+        };
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/> as F32 safetensors that <see cref="Load(string, ModelLoadOptions?)"/> reads back to
+    /// bitwise-equal weights: <c>rnn.weight_ih_l{k}</c>... (PyTorch names), <c>head.weight</c>, <c>head.bias</c>, and the
+    /// <c>rnnfast.*</c> metadata. The file is written to a temporary name beside <paramref name="path"/> and renamed, so a
+    /// failure leaves no partial file.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="path">Destination; replaced if it exists.</param>
+    public static void SaveSafetensors(RnnModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                SaveSafetensors(model, stream);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/> as F32 safetensors to a stream (see <see cref="SaveSafetensors(RnnModel, string)"/>).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="stream">A writable stream.</param>
+    public static void SaveSafetensors(RnnModel model, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        (List<Tensor> tensors, Dictionary<string, string> metadata) = ModelExporter.Export(model);
+        SafetensorsWriter.Write(stream, tensors, metadata);
+    }
+}
