@@ -28,16 +28,22 @@ internal interface ISimdOps<TV> where TV : struct
     /// <summary>Lane-wise maximum that returns NaN when either lane is NaN (ReLU must keep NaN).</summary>
     static abstract TV MaxPropagateNaN(TV a, TV b);
     static abstract TV Abs(TV a);
-    static abstract TV CopySign(TV magnitude, TV sign);
-    static abstract TV Round(TV a);
 
-    /// <summary><c>x * 2^n</c> for integral <paramref name="n"/> in [-126, 127] (built from the exponent bits).</summary>
-    static abstract TV ScaleByPowerOfTwo(TV x, TV n);
+    /// <summary>Lane-wise min/max as the hardware does it (one instruction); a NaN lane may give either operand.</summary>
+    static abstract TV MinNative(TV a, TV b);
+    /// <inheritdoc cref="MinNative"/>
+    static abstract TV MaxNative(TV a, TV b);
+
+    /// <summary>
+    /// From <paramref name="rounded"/> = n + 1.5·2²³ (an integer n in [-150, 128] held in the low mantissa
+    /// bits, as left by the round-to-nearest trick), the factors 2^⌊n/2⌋ and 2^(n−⌊n/2⌋), built with
+    /// integer operations on the exponent field; their product is 2^n even where 2^n alone is not a normal float.
+    /// </summary>
+    static abstract void PowersOfTwo(TV rounded, out TV first, out TV second);
+    static abstract TV CopySign(TV magnitude, TV sign);
 
     /// <summary>All-ones lanes where <c>a &lt; b</c>.</summary>
     static abstract TV LessThan(TV a, TV b);
-    /// <summary>All-ones lanes where <c>a &gt; b</c>.</summary>
-    static abstract TV GreaterThan(TV a, TV b);
     /// <summary>All-ones lanes where <c>a</c> is NaN.</summary>
     static abstract TV IsNaN(TV a);
     static abstract TV Select(TV mask, TV ifTrue, TV ifFalse);

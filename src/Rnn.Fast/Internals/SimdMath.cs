@@ -16,9 +16,11 @@ internal static class SimdMath
     private const float Ln2High = 0.693145751953125f;
     private const float Ln2Low = 1.42860682030941723212e-6f;
 
-    // Above this exp overflows float; below ExpUnderflow the result rounds to zero.
-    private const float ExpOverflow = 88.72283905206835f;
-    private const float ExpUnderflow = -103.97208f;
+    // Inputs are clamped to [ExpLow, ExpHigh] before the reduction. The clamp needs no fix-up afterwards:
+    // e^89 is past float's range, so every x above ~88.72 still rounds to +Inf through 2^n; e^-104 is below
+    // half the smallest subnormal, so every x below ~-103.97 still rounds to 0.
+    private const float ExpHigh = 89f;
+    private const float ExpLow = -104f;
 
     // Taylor coefficients 1/k! for k = 2..7; the k = 8 term is < 6e-9 relative on |r| <= ln2/2.
     private const float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
@@ -27,30 +29,32 @@ internal static class SimdMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct
     {
-        // Clamp first so n stays small; the out-of-range lanes are overwritten at the end.
-        TV xc = TOps.Select(TOps.GreaterThan(x, TOps.Broadcast(ExpOverflow)), TOps.Broadcast(ExpOverflow), x);
-        xc = TOps.Select(TOps.LessThan(xc, TOps.Broadcast(ExpUnderflow)), TOps.Broadcast(ExpUnderflow), xc);
-        xc = TOps.Select(TOps.IsNaN(xc), TOps.Zero, xc);
+        // One-instruction clamps; a NaN lane comes out as some finite value and is put back at the end.
+        TV xc = TOps.MinNative(TOps.MaxNative(x, TOps.Broadcast(ExpLow)), TOps.Broadcast(ExpHigh));
 
-        TV n = TOps.Round(TOps.Multiply(xc, TOps.Broadcast(Log2E)));
+        // n = round(x log2 e) by the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer, which
+        // PowersOfTwo reads directly, so no float→int conversion (and its saturation fix-ups) is needed.
+        TV rounded = TOps.MultiplyAdd(xc, TOps.Broadcast(Log2E), TOps.Broadcast(SimdConstants.RoundingMagic));
+        TV n = TOps.Subtract(rounded, TOps.Broadcast(SimdConstants.RoundingMagic));
         TV r = TOps.MultiplyAdd(n, TOps.Broadcast(-Ln2High), xc);
         r = TOps.MultiplyAdd(n, TOps.Broadcast(-Ln2Low), r);
 
-        TV p = TOps.MultiplyAdd(TOps.Broadcast(C7), r, TOps.Broadcast(C6));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(C5));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(C4));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(C3));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(C2));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(1f));
-        p = TOps.MultiplyAdd(p, r, TOps.Broadcast(1f));
+        // 1 + r + ... + C7 r^7 by Estrin's scheme: four independent pairs, then two levels, so the chain is
+        // three FMAs deep instead of seven (this exp sits on the critical path of every gate).
+        TV r2 = TOps.Multiply(r, r);
+        TV p01 = TOps.Add(TOps.Broadcast(1f), r);
+        TV p23 = TOps.MultiplyAdd(TOps.Broadcast(C3), r, TOps.Broadcast(C2));
+        TV p45 = TOps.MultiplyAdd(TOps.Broadcast(C5), r, TOps.Broadcast(C4));
+        TV p67 = TOps.MultiplyAdd(TOps.Broadcast(C7), r, TOps.Broadcast(C6));
+        TV r4 = TOps.Multiply(r2, r2);
+        TV p03 = TOps.MultiplyAdd(p23, r2, p01);
+        TV p47 = TOps.MultiplyAdd(p67, r2, p45);
+        TV p = TOps.MultiplyAdd(p47, r4, p03);
 
-        // n spans [-150, 128], beyond one exponent field: scale in two halves so results near the
-        // overflow edge stay finite and subnormal results are produced instead of flushing to zero.
-        TV half = TOps.Round(TOps.Multiply(n, TOps.Broadcast(0.5f)));
-        TV result = TOps.ScaleByPowerOfTwo(TOps.ScaleByPowerOfTwo(p, half), TOps.Subtract(n, half));
-
-        result = TOps.Select(TOps.GreaterThan(x, TOps.Broadcast(ExpOverflow)), TOps.Broadcast(float.PositiveInfinity), result);
-        result = TOps.Select(TOps.LessThan(x, TOps.Broadcast(ExpUnderflow)), TOps.Zero, result);
+        // n spans [-150, 128], beyond one exponent field: scale by two halves so results near the overflow
+        // edge stay finite and subnormal results are produced instead of flushing to zero.
+        TOps.PowersOfTwo(rounded, out TV first, out TV second);
+        TV result = TOps.Multiply(TOps.Multiply(p, first), second);
         return TOps.Select(TOps.IsNaN(x), x, result);
     }
 
@@ -83,13 +87,16 @@ internal static class SimdMath
 
         // Both branches work on |x| and the sign is copied back at the end, so tanh(-0) = -0.
         TV x2 = TOps.Multiply(a, a);
-        TV p = TOps.MultiplyAdd(TOps.Broadcast(T17), x2, TOps.Broadcast(T15));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T13));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T11));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T9));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T7));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T5));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(T3));
+        // T3 + T5 x² + ... + T17 x^14 (eight terms in x²) by Estrin's scheme, as in Exp.
+        TV x4 = TOps.Multiply(x2, x2);
+        TV x8 = TOps.Multiply(x4, x4);
+        TV q01 = TOps.MultiplyAdd(TOps.Broadcast(T5), x2, TOps.Broadcast(T3));
+        TV q23 = TOps.MultiplyAdd(TOps.Broadcast(T9), x2, TOps.Broadcast(T7));
+        TV q45 = TOps.MultiplyAdd(TOps.Broadcast(T13), x2, TOps.Broadcast(T11));
+        TV q67 = TOps.MultiplyAdd(TOps.Broadcast(T17), x2, TOps.Broadcast(T15));
+        TV q03 = TOps.MultiplyAdd(q23, x4, q01);
+        TV q47 = TOps.MultiplyAdd(q67, x4, q45);
+        TV p = TOps.MultiplyAdd(q47, x8, q03);
         TV small = TOps.MultiplyAdd(TOps.Multiply(a, x2), p, a);
 
         // e^{2|x|} overflows to +Inf for |x| > 44: 2/(Inf+1) = 0 and the result is exactly ±1.
