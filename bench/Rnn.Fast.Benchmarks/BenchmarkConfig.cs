@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters;
@@ -10,8 +11,8 @@ namespace Rnn.Fast.Benchmarks;
 
 /// <summary>
 /// The suite's configuration: GitHub markdown and CSV reports (both keep BenchmarkDotNet's environment
-/// header: CPU, runtime, JIT ISA), allocations, a GFLOP/s column, and every time in ns so rows compare
-/// at a glance.
+/// header: CPU, runtime, JIT ISA), allocations, median and minimum, a GFLOP/s column (from the mean), and
+/// every time in ns so rows compare at a glance.
 /// </summary>
 internal static class BenchmarkConfig
 {
@@ -31,7 +32,9 @@ internal static class BenchmarkConfig
         ManualConfig config = ManualConfig.CreateMinimumViable()
             .AddExporter(MarkdownExporter.GitHub, CsvExporter.Default)
             .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddColumn(new GflopsColumn())
+            // Median and Min beside the mean: on a shared or busy machine the mean is pulled up by
+            // preemption, and the minimum is the best estimate of what the code itself costs.
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new GflopsColumn())
             .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
             .AddValidator([.. DefaultConfig.Instance.GetValidators()])
             .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Nanosecond));
