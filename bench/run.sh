@@ -7,8 +7,9 @@
 #   bench/run.sh --job short                      # BenchmarkDotNet's own short job
 #
 # <cpu> is the model name from /proc/cpuinfo, sanitized for a path. Each report keeps BenchmarkDotNet's
-# environment header (CPU, runtime, JIT ISA); environment.txt adds what it does not show (OS kernel,
-# L1/L2/L3, flags, RNNFAST_KERNEL). Run one suite at a time: parallel runs disturb each other.
+# environment header (CPU, runtime, JIT ISA); environment.txt (one section appended per run) adds
+# what it does not show (OS kernel, L1/L2/L3, flags, load average, RNNFAST_KERNEL). Run one suite
+# at a time: parallel runs disturb each other.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,8 +38,11 @@ for report in "$artifacts"/results/*-report-github.md "$artifacts"/results/*-rep
     copied=$((copied + 1))
 done
 
+# Appended, one section per run: a subset run (--filter) updates only its own reports, so the
+# environment of every run that produced a report in the folder stays on record.
 {
-    echo "# Environment of the last bench/run.sh into this folder"
+    echo
+    echo "## bench/run.sh run"
     echo "date (UTC): $(date -u '+%Y-%m-%d %H:%M:%S')"
     echo "arguments: ${args[*]}"
     echo "git commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -55,6 +59,6 @@ done
     echo "dotnet sdk: $(dotnet --version)"
     echo "RNNFAST_KERNEL: ${RNNFAST_KERNEL:-<unset>}"
     echo "DOTNET_ variables: $(env | grep -E '^DOTNET_Enable' | tr '\n' ' ')"
-} > "$out/environment.txt"
+} >> "$out/environment.txt"
 
 echo "Copied ${copied} report(s) from ${artifacts}/results to ${out}/"
