@@ -1,0 +1,44 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Exporters;
+using BenchmarkDotNet.Exporters.Csv;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using Perfolizer.Horology;
+
+namespace Rnn.Fast.Benchmarks;
+
+/// <summary>
+/// The suite's configuration: GitHub markdown and CSV reports (both keep BenchmarkDotNet's environment
+/// header: CPU, runtime, JIT ISA), allocations, median and minimum, a GFLOP/s column (from the mean), and
+/// every time in ns so rows compare at a glance.
+/// </summary>
+internal static class BenchmarkConfig
+{
+    /// <summary>
+    /// A short job for a first look or a busy machine: 3 warm-up and 5 measured iterations of 250 ms in
+    /// one process. Enough to see ratios and the floor; not for small differences.
+    /// </summary>
+    public static Job QuickJob { get; } = Job.Default
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(5)
+        .WithIterationTime(TimeInterval.FromMilliseconds(250))
+        .WithId("Quick");
+
+    public static IConfig Create(bool quick)
+    {
+        ManualConfig config = ManualConfig.CreateMinimumViable()
+            .AddExporter(MarkdownExporter.GitHub, CsvExporter.Default)
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            // Median and Min beside the mean: on a shared or busy machine the mean is pulled up by
+            // preemption, and the minimum is the best estimate of what the code itself costs.
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new GflopsColumn())
+            .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
+            .AddValidator([.. DefaultConfig.Instance.GetValidators()])
+            .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Nanosecond));
+        // Without --quick the default job runs, or whatever --job on the command line asks for.
+        return quick ? config.AddJob(QuickJob) : config;
+    }
+}
