@@ -37,7 +37,10 @@ internal static class BenchmarkConfig
             .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new GflopsColumn())
             .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
             .AddValidator([.. DefaultConfig.Instance.GetValidators()])
-            .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Nanosecond));
+            .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Nanosecond))
+            // The generated project is built once per run; on a busy 2-core machine that can take longer
+            // than BenchmarkDotNet's 2-minute default, which fails the whole run.
+            .WithBuildTimeout(TimeSpan.FromMinutes(10));
         // Without --quick the default job runs, or whatever --job on the command line asks for.
         return quick ? config.AddJob(QuickJob) : config;
     }
