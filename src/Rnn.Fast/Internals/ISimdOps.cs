@@ -40,6 +40,9 @@ internal interface ISimdOps<TV> where TV : struct
     /// integer operations on the exponent field; their product is 2^n even where 2^n alone is not a normal float.
     /// </summary>
     static abstract void PowersOfTwo(TV rounded, out TV first, out TV second);
+
+    /// <summary>2^n from <paramref name="rounded"/> = n + 1.5·2²³ as above, for n in [-126, 127] (a normal float).</summary>
+    static abstract TV PowerOfTwo(TV rounded);
     static abstract TV CopySign(TV magnitude, TV sign);
 
     /// <summary>All-ones lanes where <c>a &lt; b</c>.</summary>

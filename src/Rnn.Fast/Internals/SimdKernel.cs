@@ -199,29 +199,35 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
 
         for (int b = 0; b < blocks; b++)
         {
-            // One gate per unit, so four accumulators over columns j, j+1, j+2, j+3 provide the
-            // independent FMA chains the LSTM gets from its four gates.
+            // One gate per unit, so eight accumulators over columns j..j+7 provide the independent FMA
+            // chains the LSTM gets from its gates: two FMA pipes × four cycles of latency.
             TV a0 = TOps.Load(in Unsafe.Add(ref initRef, b * v));
-            TV a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-            AccumulateSingle(ref Unsafe.Add(ref wxRef, b * inputs * v), ref xRef, inputs, ref a0, ref a1, ref a2, ref a3);
-            AccumulateSingle(ref Unsafe.Add(ref whRef, b * hidden * v), ref hRef, hidden, ref a0, ref a1, ref a2, ref a3);
-            TV sum = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+            TV a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
+            AccumulateSingle(ref Unsafe.Add(ref wxRef, b * inputs * v), ref xRef, inputs, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            AccumulateSingle(ref Unsafe.Add(ref whRef, b * hidden * v), ref hRef, hidden, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            TV sum = TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)));
             TOps.Store(TAct.Invoke<TOps, TV>(sum), ref Unsafe.Add(ref outRef, b * v));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateSingle(ref float w /* [k, V] */, ref float x /* [k] */, int k, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+    private static void AccumulateSingle(ref float w /* [k, V] */, ref float x /* [k] */, int k,
+        ref TV a0, ref TV a1, ref TV a2, ref TV a3, ref TV a4, ref TV a5, ref TV a6, ref TV a7)
     {
         int v = TOps.Lanes;
         int j = 0;
-        for (; j + 3 < k; j += 4)
+        for (; j + 7 < k; j += 8)
         {
             ref float w0 = ref Unsafe.Add(ref w, j * v);
-            a0 = TOps.MultiplyAdd(TOps.Load(in w0), TOps.Broadcast(Unsafe.Add(ref x, j)), a0);
-            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, v)), TOps.Broadcast(Unsafe.Add(ref x, j + 1)), a1);
-            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 2 * v)), TOps.Broadcast(Unsafe.Add(ref x, j + 2)), a2);
-            a3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 3 * v)), TOps.Broadcast(Unsafe.Add(ref x, j + 3)), a3);
+            ref float x0 = ref Unsafe.Add(ref x, j);
+            a0 = TOps.MultiplyAdd(TOps.Load(in w0), TOps.Broadcast(x0), a0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, v)), TOps.Broadcast(Unsafe.Add(ref x0, 1)), a1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 2 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 2)), a2);
+            a3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 3 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 3)), a3);
+            a4 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 4 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 4)), a4);
+            a5 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 5 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 5)), a5);
+            a6 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 6 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 6)), a6);
+            a7 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, 7 * v)), TOps.Broadcast(Unsafe.Add(ref x0, 7)), a7);
         }
         for (; j < k; j++)
         {

@@ -35,6 +35,9 @@ internal readonly struct Vector512Ops : ISimdOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MinNative(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> PowerOfTwo(Vector512<float> rounded) =>
+        Vector512.ShiftLeft(rounded.AsInt32() - Vector512.Create(SimdConstants.RoundingBits) + Vector512.Create(127), 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PowersOfTwo(Vector512<float> rounded, out Vector512<float> first, out Vector512<float> second)
     {
         Vector512<int> n = rounded.AsInt32() - Vector512.Create(SimdConstants.RoundingBits);
@@ -66,6 +69,9 @@ internal readonly struct Vector256Ops : ISimdOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MinNative(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> PowerOfTwo(Vector256<float> rounded) =>
+        Vector256.ShiftLeft(rounded.AsInt32() - Vector256.Create(SimdConstants.RoundingBits) + Vector256.Create(127), 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PowersOfTwo(Vector256<float> rounded, out Vector256<float> first, out Vector256<float> second)
     {
         Vector256<int> n = rounded.AsInt32() - Vector256.Create(SimdConstants.RoundingBits);
@@ -96,6 +102,9 @@ internal readonly struct Vector128Ops : ISimdOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MinNative(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MaxNative(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> PowerOfTwo(Vector128<float> rounded) =>
+        Vector128.ShiftLeft(rounded.AsInt32() - Vector128.Create(SimdConstants.RoundingBits) + Vector128.Create(127), 23).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PowersOfTwo(Vector128<float> rounded, out Vector128<float> first, out Vector128<float> second)
     {
@@ -137,6 +146,9 @@ internal readonly struct ScalarOps : ISimdOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Abs(float a) => MathF.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MinNative(float a, float b) => a < b ? a : b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxNative(float a, float b) => a > b ? a : b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float PowerOfTwo(float rounded) =>
+        BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(rounded) - SimdConstants.RoundingBits + 127) << 23);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PowersOfTwo(float rounded, out float first, out float second)
     {
