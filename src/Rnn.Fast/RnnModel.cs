@@ -432,7 +432,22 @@ public sealed class RnnModel
         {
             int t = reverseTime ? chunk - 1 - i : i;
             int previous = reverseTime ? t + 1 : t - 1;
-            for (int b = 0; b < batch; b++)
+            ReadOnlySpan<float> HPrev(int b) => i == 0
+                ? hidden.AsSpan(b * stride, layer.HiddenSize)
+                : output.AsSpan((previous * batch + b) * stride, layer.HiddenSize);
+            int b = 0;
+            if (layer.Cell == CellType.Lstm)
+            {
+                // Streams in pairs share each load of W_hh (see LstmStepPair).
+                for (; b + 1 < batch; b += 2)
+                {
+                    int row = t * batch + b;
+                    _kernel.LstmStepPair(gateBuffer.AsSpan(row * gateWidth, gateWidth), gateBuffer.AsSpan((row + 1) * gateWidth, gateWidth),
+                        layer.Wh, HPrev(b), HPrev(b + 1), CellRow(cell, b, stride), CellRow(cell, b + 1, stride),
+                        output.AsSpan(row * stride, stride), output.AsSpan((row + 1) * stride, stride), default, default);
+                }
+            }
+            for (; b < batch; b++)
             {
                 int row = t * batch + b;
                 ReadOnlySpan<float> hPrev = i == 0

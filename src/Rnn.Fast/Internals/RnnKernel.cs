@@ -35,6 +35,19 @@ internal abstract class RnnKernel
         Span<float> hNext,          // [nb*V], must not overlap hPrev
         Span<float> activations = default); // [nb, 4, V] i, f, g, o for training; empty to skip
 
+    /// <summary>
+    /// The recurrent half of an LSTM step for two streams at once (the sequence API's batch loop): gates =
+    /// init + Wh·hPrev per stream, then the same cell update as <see cref="LstmStep"/>. Each weight vector is
+    /// loaded once for both streams.
+    /// </summary>
+    public abstract void LstmStepPair(
+        ReadOnlySpan<float> init0, ReadOnlySpan<float> init1,   // [nb, 4, V] per-step Wx·x + bias
+        ReadOnlySpan<float> wh,                                 // [nb, H, 4, V]
+        ReadOnlySpan<float> hPrev0, ReadOnlySpan<float> hPrev1, // [H]
+        Span<float> c0, Span<float> c1,                         // [nb*V], updated in place
+        Span<float> hNext0, Span<float> hNext1,                 // [nb*V]
+        Span<float> activations0, Span<float> activations1);    // [nb, 4, V] for training, or both empty
+
     /// <summary>One Elman step for one stream: hNext = f(init + Wx·x + Wh·hPrev).</summary>
     public abstract void ElmanStep(
         Activation nonlinearity,

@@ -42,23 +42,73 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
             AccumulateGates(ref Unsafe.Add(ref wxRef, b * inputs * 4 * v), ref xRef, inputs, ref ai, ref af, ref ag, ref ao, ref bi, ref bf, ref bg, ref bo);
             AccumulateGates(ref Unsafe.Add(ref whRef, b * hidden * 4 * v), ref hRef, hidden, ref ai, ref af, ref ag, ref ao, ref bi, ref bf, ref bg, ref bo);
 
-            TV i = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ai, bi));
-            TV f = SimdMath.Sigmoid<TOps, TV>(TOps.Add(af, bf));
-            TV g = SimdMath.Tanh<TOps, TV>(TOps.Add(ag, bg));
-            TV o = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ao, bo));
-            if (keep)
-            {
-                ref float act = ref Unsafe.Add(ref actRef, b * 4 * v);
-                TOps.Store(i, ref act);
-                TOps.Store(f, ref Unsafe.Add(ref act, v));
-                TOps.Store(g, ref Unsafe.Add(ref act, 2 * v));
-                TOps.Store(o, ref Unsafe.Add(ref act, 3 * v));
-            }
+            FinishLstmBlock(TOps.Add(ai, bi), TOps.Add(af, bf), TOps.Add(ag, bg), TOps.Add(ao, bo),
+                ref Unsafe.Add(ref cRef, b * v), ref Unsafe.Add(ref outRef, b * v), keep, ref Unsafe.Add(ref actRef, b * 4 * v));
+        }
+    }
 
-            ref float cBlock = ref Unsafe.Add(ref cRef, b * v);
-            TV cNew = TOps.MultiplyAdd(f, TOps.Load(in cBlock), TOps.Multiply(i, g));
-            TOps.Store(cNew, ref cBlock);
-            TOps.Store(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(cNew)), ref Unsafe.Add(ref outRef, b * v));
+    // Gate activations, the cell update and h' for one block, in registers; optionally keeps i, f, g, o.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishLstmBlock(TV preI, TV preF, TV preG, TV preO, ref float cBlock, ref float hBlock, bool keep, ref float act)
+    {
+        int v = TOps.Lanes;
+        TV i = SimdMath.Sigmoid<TOps, TV>(preI);
+        TV f = SimdMath.Sigmoid<TOps, TV>(preF);
+        TV g = SimdMath.Tanh<TOps, TV>(preG);
+        TV o = SimdMath.Sigmoid<TOps, TV>(preO);
+        if (keep)
+        {
+            TOps.Store(i, ref act);
+            TOps.Store(f, ref Unsafe.Add(ref act, v));
+            TOps.Store(g, ref Unsafe.Add(ref act, 2 * v));
+            TOps.Store(o, ref Unsafe.Add(ref act, 3 * v));
+        }
+        TV cNew = TOps.MultiplyAdd(f, TOps.Load(in cBlock), TOps.Multiply(i, g));
+        TOps.Store(cNew, ref cBlock);
+        TOps.Store(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(cNew)), ref hBlock);
+    }
+
+    public sealed override void LstmStepPair(ReadOnlySpan<float> init0, ReadOnlySpan<float> init1, ReadOnlySpan<float> wh,
+        ReadOnlySpan<float> hPrev0, ReadOnlySpan<float> hPrev1, Span<float> c0, Span<float> c1, Span<float> hNext0, Span<float> hNext1,
+        Span<float> activations0, Span<float> activations1)
+    {
+        bool keep = !activations0.IsEmpty;
+        int v = TOps.Lanes;
+        int blocks = c0.Length / v;
+        int hidden = hPrev0.Length;
+        ref float whRef = ref MemoryMarshal.GetReference(wh);
+        ref float i0Ref = ref MemoryMarshal.GetReference(init0);
+        ref float i1Ref = ref MemoryMarshal.GetReference(init1);
+        ref float h0Ref = ref MemoryMarshal.GetReference(hPrev0);
+        ref float h1Ref = ref MemoryMarshal.GetReference(hPrev1);
+        for (int b = 0; b < blocks; b++)
+        {
+            ref float g0 = ref Unsafe.Add(ref i0Ref, b * 4 * v);
+            ref float g1 = ref Unsafe.Add(ref i1Ref, b * 4 * v);
+            TV ai = TOps.Load(in g0), af = TOps.Load(in Unsafe.Add(ref g0, v));
+            TV ag = TOps.Load(in Unsafe.Add(ref g0, 2 * v)), ao = TOps.Load(in Unsafe.Add(ref g0, 3 * v));
+            TV bi = TOps.Load(in g1), bf = TOps.Load(in Unsafe.Add(ref g1, v));
+            TV bg = TOps.Load(in Unsafe.Add(ref g1, 2 * v)), bo = TOps.Load(in Unsafe.Add(ref g1, 3 * v));
+            // The two streams share every weight load: four loads and two broadcasts feed eight FMAs
+            // (the single-stream step needs four loads and one broadcast per four), which halves the
+            // weight traffic per stream where the recurrence is bandwidth-bound.
+            ref float w = ref Unsafe.Add(ref whRef, b * hidden * 4 * v);
+            for (int j = 0; j < hidden; j++)
+            {
+                ref float wj = ref Unsafe.Add(ref w, j * 4 * v);
+                TV wi = TOps.Load(in wj), wf = TOps.Load(in Unsafe.Add(ref wj, v));
+                TV wg = TOps.Load(in Unsafe.Add(ref wj, 2 * v)), wo = TOps.Load(in Unsafe.Add(ref wj, 3 * v));
+                TV x0 = TOps.Broadcast(Unsafe.Add(ref h0Ref, j));
+                TV x1 = TOps.Broadcast(Unsafe.Add(ref h1Ref, j));
+                ai = TOps.MultiplyAdd(wi, x0, ai); bi = TOps.MultiplyAdd(wi, x1, bi);
+                af = TOps.MultiplyAdd(wf, x0, af); bf = TOps.MultiplyAdd(wf, x1, bf);
+                ag = TOps.MultiplyAdd(wg, x0, ag); bg = TOps.MultiplyAdd(wg, x1, bg);
+                ao = TOps.MultiplyAdd(wo, x0, ao); bo = TOps.MultiplyAdd(wo, x1, bo);
+            }
+            FinishLstmBlock(ai, af, ag, ao, ref Unsafe.Add(ref MemoryMarshal.GetReference(c0), b * v),
+                ref Unsafe.Add(ref MemoryMarshal.GetReference(hNext0), b * v), keep, ref Unsafe.Add(ref MemoryMarshal.GetReference(activations0), b * 4 * v));
+            FinishLstmBlock(bi, bf, bg, bo, ref Unsafe.Add(ref MemoryMarshal.GetReference(c1), b * v),
+                ref Unsafe.Add(ref MemoryMarshal.GetReference(hNext1), b * v), keep, ref Unsafe.Add(ref MemoryMarshal.GetReference(activations1), b * 4 * v));
         }
     }
 

@@ -157,7 +157,26 @@ public sealed class TrainableModel
         float[] acts = ws.Activations[index];
         for (int t = 0; t < steps; t++)
         {
-            for (int b = 0; b < batch; b++)
+            int first = 0;
+            if (layer.Cell == CellType.Lstm)
+            {
+                // Streams in pairs share each load of W_hh (see LstmStepPair); c(t) is kept per step.
+                for (; first + 1 < batch; first += 2)
+                {
+                    int row = t * batch + first;
+                    for (int s = 0; s < 2; s++)
+                    {
+                        (t == 0 ? ws.InitialCellPadded[index].AsSpan((first + s) * hp, hp) : cell.AsSpan((row + s - batch) * hp, hp))
+                            .CopyTo(cell.AsSpan((row + s) * hp, hp));
+                    }
+                    ReadOnlySpan<float> h0 = t == 0 ? ws.InitialHiddenPadded[index].AsSpan(first * hp, layer.HiddenSize) : hidden.AsSpan((row - batch) * hp, layer.HiddenSize);
+                    ReadOnlySpan<float> h1 = t == 0 ? ws.InitialHiddenPadded[index].AsSpan((first + 1) * hp, layer.HiddenSize) : hidden.AsSpan((row + 1 - batch) * hp, layer.HiddenSize);
+                    _kernel.LstmStepPair(gates.Slice(row * gw, gw), gates.Slice((row + 1) * gw, gw), layer.WeightHh.Values, h0, h1,
+                        cell.AsSpan(row * hp, hp), cell.AsSpan((row + 1) * hp, hp), hidden.AsSpan(row * hp, hp), hidden.AsSpan((row + 1) * hp, hp),
+                        acts.AsSpan(row * 4 * hp, 4 * hp), acts.AsSpan((row + 1) * 4 * hp, 4 * hp));
+                }
+            }
+            for (int b = first; b < batch; b++)
             {
                 int row = t * batch + b;
                 ReadOnlySpan<float> hPrev = t == 0 ? ws.InitialHiddenPadded[index].AsSpan(b * hp, hp) : hidden.AsSpan((row - batch) * hp, hp);
