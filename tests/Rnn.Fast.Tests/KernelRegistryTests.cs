@@ -64,4 +64,22 @@ public sealed class KernelRegistryTests(ITestOutputHelper output)
         Assert.Equal(kernel, model.Kernel);
         Assert.Equal(KernelRegistry.Get(kernel).Lanes, model.KernelImplementation.Lanes);
     }
+
+    [Fact]
+    public void Choose_EnvironmentValue_ForcesKernelOrFailsClearly()
+    {
+        Assert.Equal(KernelRegistry.Available[0], KernelRegistry.Choose(null));
+        Assert.Equal(KernelRegistry.Available[0], KernelRegistry.Choose("  "));
+        Assert.Equal("Scalar", KernelRegistry.Choose("scalar").Name);
+        Assert.Equal("Scalar", KernelRegistry.Choose(" Scalar ").Name);
+        var ex = Assert.Throws<ArgumentException>(() => KernelRegistry.Choose("Avx9000"));
+        Assert.Contains("Unknown kernel 'Avx9000'", ex.Message);
+    }
+
+    [Fact]
+    public void Default_FollowsEnvironmentVariable()
+    {
+        string? forced = Environment.GetEnvironmentVariable(KernelRegistry.EnvironmentVariable);
+        Assert.Equal(KernelRegistry.Choose(forced).Name, RnnKernels.Default);
+    }
 }

@@ -41,11 +41,11 @@ internal static class KernelRegistry
         return [.. kernels];
     }
 
-    private static RnnKernel ChooseDefault()
-    {
-        string? forced = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        return string.IsNullOrWhiteSpace(forced) ? s_available[0] : Get(forced);
-    }
+    private static RnnKernel ChooseDefault() => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>The default for a value of <c>RNNFAST_KERNEL</c>: the fastest available when unset or blank.</summary>
+    /// <exception cref="ArgumentException">The value names an unknown or unsupported kernel.</exception>
+    internal static RnnKernel Choose(string? forced) => string.IsNullOrWhiteSpace(forced) ? s_available[0] : Get(forced.Trim());
 
     /// <summary>Finds an available kernel by name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">The name is unknown or the kernel cannot run on this machine.</exception>
