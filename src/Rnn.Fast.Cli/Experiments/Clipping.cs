@@ -111,6 +111,21 @@ internal static class ClippingExperiment
                 ReportFiles.Invariant($"{r.MaxNorm:0.00e+0}"),
                 double.IsNaN(r.FinalLoss) ? "NaN" : ReportFiles.Invariant($"{r.FinalLoss:0.0000}")]));
 
+    /// <summary>Trailing moving average over <paramref name="window"/> steps (fewer at the start), for noisy per-batch losses.</summary>
+    private static IEnumerable<double> Smooth(IReadOnlyList<float> values, int window)
+    {
+        for (int i = 0; i < values.Count; i++)
+        {
+            int from = Math.Max(0, i - window + 1);
+            double sum = 0;
+            for (int j = from; j <= i; j++)
+            {
+                sum += values[j];
+            }
+            yield return sum / (i - from + 1);
+        }
+    }
+
     public static ExperimentReport Run(ExperimentContext context)
     {
         ClippingSettings settings = ClippingSettings.Exploding(context.Full);
@@ -124,15 +139,22 @@ internal static class ClippingExperiment
         IEnumerable<double> stepAxis = Enumerable.Range(1, settings.TrainSteps).Select(i => (double)i);
         if (context.PathOf("clipping-loss.png") is { } lossPath)
         {
-            Plotting.Lines(lossPath, "Training loss with and without clipping (Elman tanh, ρ = " + settings.SpectralRadius + ")", "training step",
+            Plotting.Lines(lossPath, ReportFiles.Invariant($"Training loss with and without clipping (Elman tanh, ρ = {settings.SpectralRadius}, adding T = {settings.Steps})"), "training step",
                 "training MSE (log scale)", runs.Select(r => new Series(r.Label, [.. stepAxis], [.. r.Loss.Select(v => (double)v)])), logY: true,
                 lines: [new ReferenceLine("baseline: always 1 (1/6)", AddingProblem.BaselineMse), .. divergence]);
         }
         if (context.PathOf("clipping-norm.png") is { } normPath)
         {
-            Plotting.Lines(normPath, "Gradient norm with and without clipping (Elman tanh, ρ = " + settings.SpectralRadius + ")", "training step",
+            Plotting.Lines(normPath, ReportFiles.Invariant($"Gradient norm with and without clipping (Elman tanh, ρ = {settings.SpectralRadius}, adding T = {settings.Steps})"), "training step",
                 "global gradient norm before clipping (log scale)", runs.Select(r => new Series(r.Label, [.. stepAxis], [.. r.Norm.Select(v => (double)v)])),
                 logY: true, lines: [new ReferenceLine(ReportFiles.Invariant($"norm clip threshold {settings.ClipNorm}"), settings.ClipNorm), .. divergence]);
+        }
+        if (context.PathOf("clipping-loss-clipped.png") is { } clippedPath)
+        {
+            // The clipped runs on a linear scale: on the log plot above they are squashed by the explosion.
+            Plotting.Lines(clippedPath, ReportFiles.Invariant($"Clipped runs: training loss (adding T = {settings.Steps})"), "training step",
+                "training MSE (10-step moving average)", runs.Where(r => r.Mode != ClipMode.None).Select(r => new Series(r.Label, [.. stepAxis], [.. Smooth(r.Loss, 10)])),
+                lines: [new ReferenceLine("baseline: always 1 (1/6)", AddingProblem.BaselineMse)]);
         }
 
         var md = new System.Text.StringBuilder();
@@ -140,8 +162,9 @@ internal static class ClippingExperiment
         md.Append(settings.Describe()).Append("\n\n");
         md.Append(ReportFiles.Image("clipping-loss.png", "Loss per step")).Append('\n');
         md.Append(ReportFiles.Image("clipping-norm.png", "Gradient norm per step")).Append('\n');
+        md.Append(ReportFiles.Image("clipping-loss-clipped.png", "Loss of the clipped runs")).Append('\n');
         md.Append(SummaryTable(runs));
-        md.Append("\nNon-finite points are not drawn; the dotted vertical line marks the first diverged step. Data: `clipping.csv`.\n\n");
+        md.Append("\nNon-finite points are not drawn; the dotted vertical line marks the first diverged step. The last plot shows the clipped runs' batch losses as a 10-step moving average. Data: `clipping.csv`.\n\n");
         return new ExperimentReport(Name, md.ToString(), [.. runs.Select(r => r.SummaryLine())]);
     }
 }
