@@ -63,9 +63,13 @@ internal static class ExperimentRunner
             }
         }
 
-        string index = Path.Combine(output, "index.md");
-        File.WriteAllText(index, IndexMarkdown(reports, kernelRows, full, seed, clock.Elapsed));
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {reports.Count} experiment(s) in {clock.Elapsed.TotalSeconds:0} s; report: {index}"));
+        // index.md belongs to the run of everything; one experiment alone leaves it (and the others' files) as they are.
+        string reportPath = Path.Combine(output, experiments.Count == 1 ? experiments[0].Name + ".md" : "index.md");
+        if (experiments.Count > 1)
+        {
+            File.WriteAllText(reportPath, IndexMarkdown(reports, kernelRows, full, seed, clock.Elapsed));
+        }
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {reports.Count} experiment(s) in {clock.Elapsed.TotalSeconds:0} s; report: {reportPath}"));
         return exitCode;
     }
 
