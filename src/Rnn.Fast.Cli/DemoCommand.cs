@@ -37,7 +37,7 @@ internal static class DemoCommand
         };
 
         var command = new Command("demo",
-            "Check and time the kernels, then run every experiment (gradients, adding, clipping, tbptt) in quick mode, writing CSV, PNG plots and index.md.")
+            "Check and time the kernels, then run every experiment (gradients, adding, clipping, tbptt), quick unless --full, writing CSV, PNG plots and index.md.")
         {
             kernel,
             seed,

@@ -28,9 +28,18 @@ internal static class ExperimentRunner
     /// <summary>Runs the experiments (and the kernel table first when <paramref name="kernelDemo"/> is given); returns the exit code.</summary>
     public static int Run(IReadOnlyList<Experiment> experiments, Func<List<IReadOnlyList<string>>, int>? kernelDemo, string output, bool full, int seed, string? kernel)
     {
-        Directory.CreateDirectory(output);
         var kernelRows = new List<IReadOnlyList<string>>();
         int exitCode = kernelDemo?.Invoke(kernelRows) ?? 0;
+        if (exitCode == 2 || (kernel is not null && !RnnKernels.Available.Contains(kernel, StringComparer.OrdinalIgnoreCase)))
+        {
+            // An unusable --kernel (the kernel demo has said why, or this is a single experiment): nothing to train on.
+            if (kernelDemo is null)
+            {
+                AnsiConsole.MarkupLine($"[red]Kernel '{Markup.Escape(kernel!)}' is not available here; available: {Markup.Escape(string.Join(", ", RnnKernels.Available))}.[/]");
+            }
+            return 2;
+        }
+        Directory.CreateDirectory(output);
         if (kernelDemo is not null)
         {
             AnsiConsole.WriteLine();
@@ -67,18 +76,18 @@ internal static class ExperimentRunner
         string reportPath = Path.Combine(output, experiments.Count == 1 ? experiments[0].Name + ".md" : "index.md");
         if (experiments.Count > 1)
         {
-            File.WriteAllText(reportPath, IndexMarkdown(reports, kernelRows, full, seed, clock.Elapsed));
+            File.WriteAllText(reportPath, IndexMarkdown(reports, kernelRows, full, seed, kernel, clock.Elapsed));
         }
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {reports.Count} experiment(s) in {clock.Elapsed.TotalSeconds:0} s; report: {reportPath}"));
         return exitCode;
     }
 
-    private static string IndexMarkdown(List<ExperimentReport> reports, List<IReadOnlyList<string>> kernelRows, bool full, int seed, TimeSpan elapsed)
+    private static string IndexMarkdown(List<ExperimentReport> reports, List<IReadOnlyList<string>> kernelRows, bool full, int seed, string? kernel, TimeSpan elapsed)
     {
         var md = new StringBuilder();
         md.Append("# Rnn.Fast experiments: vanishing and exploding gradients, long-term dependencies, clipping, truncation\n\n");
         md.Append(ReportFiles.Invariant(
-            $"`rnnfast demo{(full ? " --full" : "")} --seed {seed}` on {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores, kernel {RnnKernels.Default}; experiments took {elapsed.TotalSeconds:0} s. Every experiment is seeded; wall-clock times vary with the machine and its load.\n\n"));
+            $"`rnnfast demo{(full ? " --full" : "")} --seed {seed}{(kernel is null ? "" : " --kernel " + kernel)}` on {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores, kernel {kernel ?? RnnKernels.Default}; experiments took {elapsed.TotalSeconds:0} s. Every experiment is seeded; wall-clock times vary with the machine and its load.\n\n"));
         if (!full)
         {
             md.Append(QuickModeNote).Append("\n\n");
