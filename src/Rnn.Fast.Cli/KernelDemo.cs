@@ -42,7 +42,10 @@ internal static class KernelDemo
     ];
 
     /// <summary>Runs the demo; returns 0, 1 when a correctness check failed, 2 for an unusable kernel name.</summary>
-    public static int Run(string? kernel, int seed)
+    /// <param name="kernel">Kernel name, or null for the default.</param>
+    /// <param name="seed">Seed of the weights and inputs.</param>
+    /// <param name="markdownRows">When given, receives one row per model for a markdown report.</param>
+    public static int Run(string? kernel, int seed, List<IReadOnlyList<string>>? markdownRows = null)
     {
         string? chosen = ResolveKernel(kernel);
         if (chosen is null)
@@ -85,6 +88,7 @@ internal static class KernelDemo
                 $"{demo.FlopsPerStep / stepNs:0.00}",
                 $"{runNs:N0}",
                 $"{demo.FlopsPerStep / runNs:0.00}");
+            markdownRows?.Add([demo.Name, demo.Shape, model.Kernel, $"{check.MaxAbsError:0.0e+0}", check.Passed ? "pass" : "FAIL", $"{stepNs:N0}", $"{runNs:N0}"]);
         }
 
         AnsiConsole.Write(table);
