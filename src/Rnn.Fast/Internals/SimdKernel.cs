@@ -508,15 +508,34 @@ internal abstract class SimdKernel<TOps, TV> : RnnKernel where TOps : struct, IS
         int v = TOps.Lanes;
         int width = d.Length / Math.Max(rows, 1);   // nb * G * V floats per row of d
         int columns = width / v;
-        int blockStride = k * gates * v;
-        int columnStride = gates * v;
         ref float dRef = ref MemoryMarshal.GetReference(d);
         ref float xRef = ref MemoryMarshal.GetReference(x);
         ref float gRef = ref MemoryMarshal.GetReference(grad);
 
         // The transpose of ProjectInputs: the time rows are the long, summed dimension. A tile holds
-        // 2 register columns × 4 input columns (8 accumulators) in registers across all rows, so each
-        // gradient vector is read and written once per call instead of once per step.
+        // 2 register columns × 4 input columns (8 accumulators) in registers across a panel of rows, so
+        // each gradient vector is read and written once per panel instead of once per row. A panel's
+        // rows of d and x (about PanelBytes) stay in L2 while every tile sweeps them; sweeping all T·B
+        // rows per tile fell out of L2 for long batched sequences (measured: LSTM H = 256, T·B = 1600 ran
+        // at 14 GFLOP/s against 33 at 256 rows).
+        int panelSize = Math.Clamp(PanelBytes / ((width + xStride) * sizeof(float)), 16, 4096);
+        for (int panel = 0; panel < rows; panel += panelSize)
+        {
+            int panelRows = Math.Min(panelSize, rows - panel);
+            AccumulateOuterPanel(ref Unsafe.Add(ref dRef, panel * width), ref Unsafe.Add(ref xRef, panel * xStride), panelRows,
+                width, columns, k, xStride, gates, ref gRef);
+        }
+    }
+
+    // Half of a 512 KiB L2 for the panel's d and x; the gradient tiles stream through the rest.
+    private const int PanelBytes = 256 * 1024;
+
+    private static void AccumulateOuterPanel(ref float dRef, ref float xRef, int rows, int width, int columns, int k, int xStride,
+        int gates, ref float gRef)
+    {
+        int v = TOps.Lanes;
+        int blockStride = k * gates * v;
+        int columnStride = gates * v;
         for (int q = 0; q < columns; q += 2)
         {
             bool pair = q + 1 < columns;

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Rnn.Fast.Training;
 
 /// <summary>Updates a model's parameters from their gradients (PyTorch semantics), then refreshes the model.</summary>
@@ -89,7 +91,26 @@ public sealed class Sgd : Optimizer
     {
         float[] buffer = _momentum[index];
         bool first = StepCount == 1;
-        for (int i = 0; i < values.Length; i++)
+        // Lane-wise with Vector<float> for the bulk, the same operations in the same order for the tail,
+        // so every element gets exactly the scalar formula's result.
+        var lr = new Vector<float>(LearningRate);
+        var decay = new Vector<float>(WeightDecay);
+        var mu = new Vector<float>(Momentum);
+        var keep = new Vector<float>(1f - Dampening);
+        int i = 0;
+        for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
+        {
+            var w = new Vector<float>(values[i..]);
+            Vector<float> g = new Vector<float>(gradients[i..]) + decay * w;
+            if (Momentum != 0f)
+            {
+                Vector<float> b = first ? g : mu * new Vector<float>(buffer.AsSpan(i)) + keep * g;
+                b.CopyTo(buffer.AsSpan(i));
+                g = Nesterov ? g + mu * b : b;
+            }
+            (w - lr * g).CopyTo(values[i..]);
+        }
+        for (; i < values.Length; i++)
         {
             float g = gradients[i] + WeightDecay * values[i];
             if (Momentum != 0f)
@@ -144,7 +165,28 @@ public sealed class Adam : Optimizer
         float correction2 = 1f - MathF.Pow(Beta2, StepCount);
         float stepSize = LearningRate / correction1;
         float rootCorrection2 = MathF.Sqrt(correction2);
-        for (int i = 0; i < values.Length; i++)
+        // Lane-wise for the bulk (square root and division per element dominated the scalar loop), the
+        // same operations in the same order for the tail.
+        var b1 = new Vector<float>(Beta1);
+        var b2 = new Vector<float>(Beta2);
+        var c1 = new Vector<float>(1f - Beta1);
+        var c2 = new Vector<float>(1f - Beta2);
+        var decay = new Vector<float>(WeightDecay);
+        var step = new Vector<float>(stepSize);
+        var root = new Vector<float>(rootCorrection2);
+        var eps = new Vector<float>(Epsilon);
+        int i = 0;
+        for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
+        {
+            var w = new Vector<float>(values[i..]);
+            Vector<float> g = new Vector<float>(gradients[i..]) + decay * w;
+            Vector<float> mi = b1 * new Vector<float>(m.AsSpan(i)) + c1 * g;
+            Vector<float> vi = b2 * new Vector<float>(v.AsSpan(i)) + c2 * g * g;
+            mi.CopyTo(m.AsSpan(i));
+            vi.CopyTo(v.AsSpan(i));
+            (w - step * mi / (Vector.SquareRoot(vi) / root + eps)).CopyTo(values[i..]);
+        }
+        for (; i < values.Length; i++)
         {
             float g = gradients[i] + WeightDecay * values[i];
             m[i] = Beta1 * m[i] + (1f - Beta1) * g;

@@ -84,13 +84,13 @@ internal sealed class TrainableLayer
         {
             for (int j = 0; j < k; j++)
             {
-                for (int g = 0; g < Gates; g++)
+                // Column j's G·V packed values are contiguous; they land V apart in the transposed block.
+                (int jBlock, int jLane) = Math.DivRem(j, v);
+                ReadOnlySpan<float> column = packed.AsSpan((b * k + j) * Gates * v, Gates * v);
+                Span<float> target = transposed.AsSpan((jBlock * GateWidth + b * Gates * v) * v + jLane);
+                for (int r = 0; r < column.Length; r++)
                 {
-                    for (int lane = 0; lane < v; lane++)
-                    {
-                        int row = (b * Gates + g) * v + lane;
-                        transposed[(j / v * GateWidth + row) * v + j % v] = packed[((b * k + j) * Gates + g) * v + lane];
-                    }
+                    target[r * v] = column[r];
                 }
             }
         }
