@@ -4,6 +4,13 @@ using Rnn.Fast.Benchmarks;
 // Everything after `--` goes to BenchmarkDotNet (--filter, --job, --artifacts, ...), except --quick,
 // which selects BenchmarkConfig.QuickJob. Example:
 //   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --filter '*Streaming*' --quick
+// `--profile-training [kernel]` instead prints a Stopwatch breakdown of a training step (TrainingProfile).
+int profile = Array.IndexOf(args, "--profile-training");
+if (profile >= 0)
+{
+    TrainingProfile.Run(profile + 1 < args.Length ? args[profile + 1] : null);
+    return;
+}
 bool quick = args.Contains("--quick", StringComparer.Ordinal);
 string[] rest = [.. args.Where(a => !string.Equals(a, "--quick", StringComparison.Ordinal))];
 BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run(rest, BenchmarkConfig.Create(quick));
