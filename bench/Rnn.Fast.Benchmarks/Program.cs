@@ -4,7 +4,15 @@ using Rnn.Fast.Benchmarks;
 // Everything after `--` goes to BenchmarkDotNet (--filter, --job, --artifacts, ...), except --quick,
 // which selects BenchmarkConfig.QuickJob. Example:
 //   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --filter '*Streaming*' --quick
-// `--profile-training [kernel]` instead prints a Stopwatch breakdown of a training step (TrainingProfile).
+// `--profile-training [kernel]` instead prints a Stopwatch breakdown of a training step, and
+// `--profile-training-rows [kernel] [cell] [H]` the per-row cost against T·B (TrainingProfile).
+int rowSweep = Array.IndexOf(args, "--profile-training-rows");
+if (rowSweep >= 0)
+{
+    string? Arg(int i) => rowSweep + i < args.Length ? args[rowSweep + i] : null;
+    TrainingProfile.RowSweep(Arg(1), Enum.Parse<Rnn.Fast.CellType>(Arg(2) ?? "Lstm"), int.Parse(Arg(3) ?? "128", System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
 int profile = Array.IndexOf(args, "--profile-training");
 if (profile >= 0)
 {

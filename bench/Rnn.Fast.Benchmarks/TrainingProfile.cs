@@ -120,4 +120,66 @@ internal static class TrainingProfile
             F(backward - products - dx - biases), F(products), F(dx), F(biases),
             F(best[8]), F(best[9]), F(best[10]), F(sum), (sum / run).ToString("0.00", CultureInfo.InvariantCulture) + " |"]));
     }
+
+    /// <summary>
+    /// How the per-row cost of Run, the training forward pass and backward's weight-gradient products
+    /// (AccumulateOuter) changes with the number of rows T·B at batch 16: the training forward pass and
+    /// AccumulateOuter work on all T·B rows at once, Run in chunks of 256 rows.
+    /// Run with: <c>-- --profile-training-rows [kernel] [cell] [H]</c>.
+    /// </summary>
+    public static void RowSweep(string? kernelName, CellType cell, int h)
+    {
+        kernelName ??= RnnKernels.Default;
+        const int batch = 16;
+        Console.WriteLine($"# Row sweep, kernel {kernelName}, {cell} H = {h}, batch {batch}, min over repetitions, ns per sequence-step (row)");
+        Console.WriteLine($"# load average: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine("| T | rows | [rows, G·H] floats (KiB) | Run | training Forward | Forward / Run | dW products (AccumulateOuter ×2) | dW GFLOP/s |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        RnnModel model = cell == CellType.Lstm
+            ? RnnModel.CreateLstm(h, h, kernel: kernelName)
+            : RnnModel.CreateElman(h, h, Activation.Tanh, kernel: kernelName);
+        TrainableModel trainable = TrainableModel.From(model);
+        RnnKernel kernel = trainable.KernelImplementation;
+        TrainableLayer layer = trainable.TrainableLayers[0];
+        int gw = layer.GateWidth, hp = layer.PaddedHidden;
+        foreach (int steps in new[] { 2, 4, 8, 16, 32, 64, 100 })
+        {
+            int rows = steps * batch;
+            float[] inputs = AgreementCheck.RandomInputs(rows * h, seed: 3);
+            float[] outputs = new float[rows * h];
+            RnnState state = model.CreateState(batch);
+            TrainingWorkspace ws = trainable.CreateWorkspace(steps, batch);
+            trainable.Forward(inputs, steps, ws);
+            Span<float> dPre = ws.PreGradient.AsSpan(0, rows * gw);
+            new Random(5).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(dPre));
+            for (int i = 0; i < dPre.Length; i++)
+            {
+                dPre[i] = float.IsFinite(dPre[i]) ? Math.Clamp(dPre[i], -1f, 1f) : 0f;
+            }
+            double flops = 2.0 * StepShapeAttribute.GatesOf(cell) * h * 2 * h * rows;
+            int reps = (int)Math.Clamp(1e9 / flops, 10, 2000);
+            double run = double.MaxValue, forward = double.MaxValue, products = double.MaxValue;
+            for (int rep = 0; rep < reps + 2; rep++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                state.Reset();
+                model.Run(inputs, steps, state, outputs);
+                long t1 = Stopwatch.GetTimestamp();
+                trainable.Forward(inputs, steps, ws);
+                long t2 = Stopwatch.GetTimestamp();
+                kernel.AccumulateOuter(dPre, ws.InputCopy.AsSpan(0, rows * h), rows, h, h, layer.Gates, layer.WeightIh.Gradients);
+                kernel.AccumulateOuter(dPre, ws.Hidden[0], rows, h, hp, layer.Gates, layer.WeightHh.Gradients);
+                long t3 = Stopwatch.GetTimestamp();
+                if (rep >= 2)
+                {
+                    run = Math.Min(run, t1 - t0);
+                    forward = Math.Min(forward, t2 - t1);
+                    products = Math.Min(products, t3 - t2);
+                }
+            }
+            double ns = 1e9 / Stopwatch.Frequency / rows;
+            string F(double v) => v.ToString("0", CultureInfo.InvariantCulture);
+            Console.WriteLine($"| {steps} | {rows} | {rows * gw * 4 / 1024} | {F(run * ns)} | {F(forward * ns)} | {(forward / run).ToString("0.00", CultureInfo.InvariantCulture)} | {F(products * ns)} | {(flops / (products * ns * rows)).ToString("0.0", CultureInfo.InvariantCulture)} |");
+        }
+    }
 }
