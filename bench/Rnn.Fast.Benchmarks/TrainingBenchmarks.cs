@@ -16,7 +16,8 @@ namespace Rnn.Fast.Benchmarks;
 /// <list type="bullet">
 /// <item><see cref="ForwardOnly"/> (baseline): the inference sequence API, <see cref="RnnModel.Run"/>, on the same shape.</item>
 /// <item><see cref="TrainingForward"/>: <see cref="TrainableModel.Forward"/>, the forward pass that also caches what backward needs.</item>
-/// <item><see cref="TrainStep"/>: one <see cref="Trainer.Step"/> with Adam: zero gradients, forward, loss, backward, gradient norm, update.</item>
+/// <item><see cref="TrainStep"/>: <see cref="Trainer.Step"/> with Adam (zero gradients, forward, loss, backward, gradient norm,
+/// update), once at batch 16 or 16 times at batch 1.</item>
 /// <item><see cref="TrainStepOneSequenceAtATime"/> (batch 16 only): the same 16 sequences as 16 Trainer.Step calls of batch 1,
 /// to compare the per-sample cost of batching.</item>
 /// </list>
