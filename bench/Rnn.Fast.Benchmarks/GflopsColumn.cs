@@ -7,8 +7,10 @@ using BenchmarkDotNet.Running;
 namespace Rnn.Fast.Benchmarks;
 
 /// <summary>
-/// GFLOP/s of a row: <see cref="StepShapeAttribute.FlopsPerStep"/> divided by the mean time per step
-/// (flop per ns is GFLOP/s). Every benchmark reports time per step through OperationsPerInvoke.
+/// GFLOP/s of a row: <see cref="StepShapeAttribute.FlopsPerStep"/> times the method's
+/// <see cref="FlopsFactorAttribute"/> (1 if absent) divided by the mean time per step (flop per ns is
+/// GFLOP/s). Every benchmark reports time per step through OperationsPerInvoke. G comes from the
+/// attribute, or from the benchmark's <c>Cell</c> parameter when the attribute says 0.
 /// </summary>
 internal sealed class GflopsColumn : IColumn
 {
@@ -19,7 +21,7 @@ internal sealed class GflopsColumn : IColumn
     public int PriorityInCategory => 0;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Flops of the step's matrix-vector products (2·G·H·(I+H) + 2·O·H) / mean time per step";
+    public string Legend => "Flops of the step's matrix-vector products (2·G·H·(I+H) + 2·O·H; ×3 for training: backward = 2× forward) / mean time per step";
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;
@@ -35,6 +37,12 @@ internal sealed class GflopsColumn : IColumn
         {
             return "NA";
         }
-        return (shape.FlopsPerStep(h) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
+        int gates = benchmarkCase.Parameters["Cell"] is CellType cell ? StepShapeAttribute.GatesOf(cell) : 0;
+        if (shape.Gates == 0 && gates == 0)
+        {
+            return "NA";
+        }
+        double factor = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopsFactorAttribute>()?.Factor ?? 1.0;
+        return (factor * shape.FlopsPerStep(h, gates) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
     }
 }
