@@ -1,3 +1,4 @@
+using Rnn.Fast.Baselines;
 using BenchmarkDotNet.Attributes;
 
 namespace Rnn.Fast.Benchmarks;
