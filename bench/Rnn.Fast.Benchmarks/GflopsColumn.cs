@@ -35,6 +35,8 @@ internal sealed class GflopsColumn : IColumn
         {
             return "NA";
         }
-        return (shape.FlopsPerStep(h) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
+        // A sequence benchmark's step is one time step of every stream.
+        int batch = benchmarkCase.Parameters.Items.Any(p => p.Name == "Batch") && benchmarkCase.Parameters["Batch"] is int b ? b : 1;
+        return (batch * shape.FlopsPerStep(h) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
     }
 }
