@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
+using Rnn.Fast.Baselines;
+
 namespace Rnn.Fast.Benchmarks;
 
 /// <summary>

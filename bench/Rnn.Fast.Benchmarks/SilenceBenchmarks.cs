@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 
+using Rnn.Fast.Baselines;
+
 namespace Rnn.Fast.Benchmarks;
 
 /// <summary>
