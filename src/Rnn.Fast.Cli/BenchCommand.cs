@@ -9,14 +9,14 @@ namespace Rnn.Fast.Cli;
 /// <summary>
 /// <c>rnnfast bench</c>: a quick in-process comparison on this machine of Rnn.Fast against ONNX Runtime
 /// (one call per step with IoBinding, and its own sequence run), the TensorPrimitives cell and the naive
-/// loops, for LSTM at H = 16, 64, 256 (I = H, batch 1), streaming and T = 100 sequences. Each
+/// loops, for LSTM at H = 16, 64, 256 by default (I = H, batch 1), streaming and T = 100 sequences. Each
 /// implementation is checked against Rnn.Fast before it is timed. Medians of timed batches (see
 /// <see cref="Timing"/>); well under a minute. The full suite is bench/Rnn.Fast.Benchmarks.
 /// </summary>
 internal static class BenchCommand
 {
     private const int SequenceLength = 100;
-    private static readonly int[] s_hidden = [16, 64, 256];
+    private static readonly int[] s_defaultHidden = [16, 64, 256];
 
     /// <summary>One measured row; the JSON field names are the property names in camelCase.</summary>
     internal sealed record Row(string Network, string Mode, int Hidden, int Input, int Batch, int SeqLen,
@@ -30,16 +30,24 @@ internal static class BenchCommand
             Description = $"Rnn.Fast kernel to time ({string.Join(", ", RnnKernels.Available)} on this machine); default {RnnKernels.Default}.",
             HelpName = "NAME",
         };
+        var hidden = new Option<int[]>("--hidden")
+        {
+            Description = "Hidden sizes H (I = H) to compare.",
+            DefaultValueFactory = _ => s_defaultHidden,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "H",
+        };
         var command = new Command("bench", "Time Rnn.Fast against ONNX Runtime, TensorPrimitives and naive C# on this machine (under a minute).")
         {
             json,
             kernel,
+            hidden,
         };
-        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel)));
+        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? s_defaultHidden));
         return command;
     }
 
-    public static int Run(bool json, string? kernel)
+    public static int Run(bool json, string? kernel, int[] hiddenSizes)
     {
         kernel ??= RnnKernels.Default;
         if (!RnnKernels.Available.Contains(kernel))
@@ -48,7 +56,12 @@ internal static class BenchCommand
             return 2;
         }
         var rows = new List<Row>();
-        foreach (int hidden in s_hidden)
+        if (hiddenSizes.Length == 0 || hiddenSizes.Any(h => h < 1))
+        {
+            Console.Error.WriteLine("--hidden needs one or more sizes of at least 1.");
+            return 2;
+        }
+        foreach (int hidden in hiddenSizes)
         {
             if (!json)
             {
