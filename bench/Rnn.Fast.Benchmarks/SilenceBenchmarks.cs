@@ -13,7 +13,7 @@ namespace Rnn.Fast.Benchmarks;
 /// <item><c>Signal</c>: random input, the normal case.</item>
 /// <item><c>AfterSilence</c>: 100,000 zero steps after the signal, then zero input while timing: the
 /// state wherever the silence left it (the setup prints its magnitude).</item>
-/// <item><c>Subnormal</c>: zero input, with h and c set to subnormal values (±1e-39 .. ±1e-44) at the start
+/// <item><c>Subnormal</c>: zero input, with h and c set to subnormal values (±1e-39 .. ±1.4e-42) at the start
 /// of every invocation, so the products and activations really see subnormal operands.</item>
 /// </list>
 /// </summary>
