@@ -1,9 +1,7 @@
+using Rnn.Fast.Baselines;
 using Rnn.Fast.Reference;
 
 namespace Rnn.Fast.Benchmarks;
-
-/// <summary>One step of some implementation: <c>x [I]</c> in, <c>y [O]</c> out, state kept inside.</summary>
-internal delegate void StepFunction(ReadOnlySpan<float> x, Span<float> y);
 
 /// <summary>
 /// Runs a few steps of an implementation beside the double-precision reference before any timing,

@@ -5,6 +5,7 @@ using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Exporters.Csv;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Perfolizer.Horology;
 
 namespace Rnn.Fast.Benchmarks;
@@ -18,13 +19,15 @@ internal static class BenchmarkConfig
 {
     /// <summary>
     /// A short job for a first look or a busy machine: 3 warm-up and 5 measured iterations of 250 ms in
-    /// one process. Enough to see ratios and the floor; not for small differences.
+    /// one process. Enough to see ratios and the floor; not for small differences. In-process (no
+    /// per-case build and process start), which keeps a run of the whole comparison within minutes.
     /// </summary>
     public static Job QuickJob { get; } = Job.Default
         .WithLaunchCount(1)
         .WithWarmupCount(3)
         .WithIterationCount(5)
         .WithIterationTime(TimeInterval.FromMilliseconds(250))
+        .WithToolchain(InProcessEmitToolchain.Instance)
         .WithId("Quick");
 
     public static IConfig Create(bool quick)

@@ -37,12 +37,14 @@ internal sealed class GflopsColumn : IColumn
         {
             return "NA";
         }
-        int gates = benchmarkCase.Parameters["Cell"] is CellType cell ? StepShapeAttribute.GatesOf(cell) : 0;
+        int gates = benchmarkCase.Parameters.Items.Any(p => p.Name == "Cell") && benchmarkCase.Parameters["Cell"] is CellType cell ? StepShapeAttribute.GatesOf(cell) : 0;
         if (shape.Gates == 0 && gates == 0)
         {
             return "NA";
         }
         double factor = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopsFactorAttribute>()?.Factor ?? 1.0;
-        return (factor * shape.FlopsPerStep(h, gates) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
+        // A sequence benchmark's step is one time step of every stream.
+        int batch = shape.StepCoversBatch && benchmarkCase.Parameters.Items.Any(p => p.Name == "Batch") && benchmarkCase.Parameters["Batch"] is int b ? b : 1;
+        return (factor * batch * shape.FlopsPerStep(h, gates) / meanNs.Value).ToString("0.00", CultureInfo.InvariantCulture);
     }
 }

@@ -9,28 +9,23 @@ public class GruStreamingBenchmarks
 {
     private StreamingSetup _setup = null!;
 
-    public static IEnumerable<string> Kernels => RnnKernels.Available;
+    /// <summary>The naive GRU loop and Rnn.Fast on each kernel (the ONNX and TensorPrimitives baselines model LSTM and RNN only).</summary>
+    public static IEnumerable<string> Implementations => [Benchmarks.Implementations.Naive, .. Benchmarks.Implementations.RnnFast];
 
-    [ParamsSource(nameof(Kernels))]
-    public string Kernel { get; set; } = "";
+    [ParamsSource(nameof(Implementations))]
+    public string Impl { get; set; } = "";
 
     [Params(16, 32, 64, 128, 256, 512)]
     public int H { get; set; }
 
     [GlobalSetup]
-    public void Setup()
-    {
-        RnnModel model = RnnModel.CreateGru(H, H, kernel: Kernel);
-        var naive = new NaiveGru(model.Layers[0]);
-        _setup = new StreamingSetup(model, naive.Step, naive.Reset);
-    }
+    public void Setup() => _setup = new StreamingSetup(RnnModel.CreateGru(H, H), Impl);
 
-    /// <summary>The naive scalar loop over PyTorch-layout weights (the same for every Kernel value).</summary>
-    [Benchmark(Baseline = true, OperationsPerInvoke = StreamingSetup.Steps)]
-    public void Naive() => _setup.RunNaive();
+    [GlobalCleanup]
+    public void Cleanup() => _setup.Dispose();
 
     [Benchmark(OperationsPerInvoke = StreamingSetup.Steps)]
-    public void Step() => _setup.RunModel();
+    public void Step() => _setup.Run();
 }
 
 /// <summary>As <see cref="LstmSequenceBenchmarks"/>, for a GRU: <c>Run</c> against 100 <c>Step</c> calls.</summary>

@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 using Rnn.Fast.Benchmarks;
 
 // Everything after `--` goes to BenchmarkDotNet (--filter, --job, --artifacts, ...), except --quick,
-// which selects BenchmarkConfig.QuickJob. Example:
+// which selects BenchmarkConfig.QuickJob, and --latency, which runs the tail-latency harness instead
+// (not BenchmarkDotNet; `--out FILE` also writes its markdown). Examples:
 //   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --filter '*Streaming*' --quick
 // `--profile-training [kernel]` instead prints a Stopwatch breakdown of a training step, and
 // `--profile-training-rows [kernel] [cell] [H]` the per-row cost against T·B (TrainingProfile).
@@ -11,14 +12,20 @@ if (rowSweep >= 0)
 {
     string? Arg(int i) => rowSweep + i < args.Length ? args[rowSweep + i] : null;
     TrainingProfile.RowSweep(Arg(1), Enum.Parse<Rnn.Fast.CellType>(Arg(2) ?? "Lstm"), int.Parse(Arg(3) ?? "128", System.Globalization.CultureInfo.InvariantCulture));
-    return;
+    return 0;
 }
 int profile = Array.IndexOf(args, "--profile-training");
 if (profile >= 0)
 {
     TrainingProfile.Run(profile + 1 < args.Length ? args[profile + 1] : null);
-    return;
+    return 0;
+}
+//   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --latency --out latency.md
+if (args.Contains("--latency", StringComparer.Ordinal))
+{
+    return LatencyHarness.Run(args);
 }
 bool quick = args.Contains("--quick", StringComparer.Ordinal);
 string[] rest = [.. args.Where(a => !string.Equals(a, "--quick", StringComparison.Ordinal))];
 BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run(rest, BenchmarkConfig.Create(quick));
+return 0;

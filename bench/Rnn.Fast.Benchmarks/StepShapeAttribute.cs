@@ -15,6 +15,12 @@ public sealed class StepShapeAttribute(int gates, int input = 0, int outputs = 0
     public int Outputs { get; } = outputs;
 
     /// <summary>
+    /// True (default) when one reported operation is a time step of every stream of a <c>Batch</c> parameter
+    /// (sequence benchmarks); false when it is already one step of one stream (training benchmarks).
+    /// </summary>
+    public bool StepCoversBatch { get; init; } = true;
+
+    /// <summary>
     /// Flops of one step's matrix-vector products, a multiply-add counted as 2: <c>2·G·H·(I + H) + 2·O·H</c>.
     /// Activations and the element-wise cell update are left out (they are O(H), the products O(H²)).
     /// </summary>

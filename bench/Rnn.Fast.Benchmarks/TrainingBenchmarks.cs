@@ -28,7 +28,7 @@ namespace Rnn.Fast.Benchmarks;
 /// would double the run time.
 /// </remarks>
 [MemoryDiagnoser]
-[StepShape(gates: 0)]
+[StepShape(gates: 0, StepCoversBatch = false)]
 [Config(typeof(TrainingBenchmarksConfig))]
 public class TrainingBenchmarks
 {

@@ -16,5 +16,6 @@ var root = new RootCommand("rnnfast: run models trained elsewhere, and time and 
     VerifyCommand.Create(),
     RunCommand.Create(),
     InfoCommand.Create(),
+    BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();

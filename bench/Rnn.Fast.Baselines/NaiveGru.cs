@@ -1,4 +1,4 @@
-namespace Rnn.Fast.Benchmarks;
+namespace Rnn.Fast.Baselines;
 
 /// <summary>
 /// The GRU step most people write first (PyTorch nn.GRU semantics): plain float dot products per gate row

@@ -1,4 +1,4 @@
-namespace Rnn.Fast.Benchmarks;
+namespace Rnn.Fast.Baselines;
 
 /// <summary>
 /// The LSTM step most people write first, and the benchmarks' baseline: PyTorch-layout weights, one
@@ -89,7 +89,7 @@ public sealed class NaiveLstm
 }
 
 /// <summary>The naive identity head <c>y = W h + b</c>, or <c>y = h</c> without one.</summary>
-internal static class NaiveHead
+public static class NaiveHead
 {
     public static void Write(float[] h /* [H] */, float[]? weight /* [O, H] */, float[]? bias /* [O] */, Span<float> y /* [O] */)
     {

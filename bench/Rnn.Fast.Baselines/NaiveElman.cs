@@ -1,4 +1,4 @@
-namespace Rnn.Fast.Benchmarks;
+namespace Rnn.Fast.Baselines;
 
 /// <summary>
 /// The Elman step most people write first, and the benchmarks' baseline: PyTorch-layout weights, one
