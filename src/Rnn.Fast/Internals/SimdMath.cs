@@ -21,6 +21,7 @@ internal static class SimdMath
     // half the smallest subnormal, so every x below ~-103.97 still rounds to 0.
     private const float ExpHigh = 89f;
     private const float ExpLow = -104f;
+    private const float ExpTiny = 1.4901161e-8f; // 2^-26
 
     // Taylor coefficients 1/k! for k = 2..7; the k = 8 term is < 6e-9 relative on |r| <= ln2/2.
     private const float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
@@ -31,6 +32,9 @@ internal static class SimdMath
     {
         // One-instruction clamps; a NaN lane comes out as some finite value and is put back at the end.
         TV xc = TOps.MinNative(TOps.MaxNative(x, TOps.Broadcast(ExpLow)), TOps.Broadcast(ExpHigh));
+        // e^x rounds to exactly 1 for |x| < 2^-26; computing that as e^0 keeps r², r⁴ out of the subnormal
+        // range, where arithmetic can be many times slower (a state decaying in silence drives gate inputs there).
+        xc = TOps.Select(TOps.LessThan(TOps.Abs(xc), TOps.Broadcast(ExpTiny)), TOps.Zero, xc);
 
         // n = round(x log2 e) by the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer, which
         // PowersOfTwo reads directly, so no float→int conversion (and its saturation fix-ups) is needed.
@@ -74,6 +78,7 @@ internal static class SimdMath
     // For |x| above this tanh is ±1 in float (1 − tanh 9 ≈ 3e-8 < half an ulp of 1); clamping there keeps
     // 2^n of the reduction a normal float.
     private const float TanhSaturation = 9.1f;
+    private const float TanhTiny = 1.2207031e-4f; // 2^-13
 
     // expm1(r) = r + r² (E2 + E3 r + ... + E8 r⁶) on |r| <= ln2/2: Taylor coefficients 1/k!; the first
     // omitted term is below 1e-9 relative.
@@ -85,7 +90,11 @@ internal static class SimdMath
     {
         // tanh|x| = −m / (2 + m) with m = expm1(−2|x|) in (−1, 0]. expm1 keeps full relative accuracy near 0,
         // where 1 − 2/(e^{2x}+1) would cancel, so one branch-free path serves the whole range.
-        TV a = TOps.MinNative(TOps.Abs(x), TOps.Broadcast(TanhSaturation));
+        // Below 2^-13, tanh x rounds to x (x³/3 is under half an ulp): those lanes take x itself, and the
+        // polynomial runs on 2^-13 instead, so no intermediate goes subnormal (slow on some hardware).
+        TV magnitude = TOps.Abs(x);
+        TV tiny = TOps.LessThan(magnitude, TOps.Broadcast(TanhTiny));
+        TV a = TOps.MinNative(TOps.MaxNative(magnitude, TOps.Broadcast(TanhTiny)), TOps.Broadcast(TanhSaturation));
         TV y = TOps.Multiply(a, TOps.Broadcast(-2f));
         TV rounded = TOps.MultiplyAdd(y, TOps.Broadcast(Log2E), TOps.Broadcast(SimdConstants.RoundingMagic));
         TV n = TOps.Subtract(rounded, TOps.Broadcast(SimdConstants.RoundingMagic));
@@ -108,6 +117,6 @@ internal static class SimdMath
         TV t = TOps.Divide(TOps.Subtract(TOps.Zero, m), TOps.Add(TOps.Broadcast(2f), m));
 
         // NaN: Abs keeps it, MinNative may turn it into the bound, so put it back.
-        return TOps.Select(TOps.IsNaN(x), x, TOps.CopySign(t, x));
+        return TOps.Select(tiny, x, TOps.Select(TOps.IsNaN(x), x, TOps.CopySign(t, x)));
     }
 }
