@@ -62,6 +62,7 @@ public sealed class TrainableModel
     public string Kernel => _kernel.Name;
 
     internal IReadOnlyList<TrainableLayer> TrainableLayers => _layers;
+    internal Activation? HeadActivation => _head?.Activation;
     internal RnnKernel KernelImplementation => _kernel;
 
     /// <summary>A workspace for sequences of up to <paramref name="maxSteps"/> steps of <paramref name="batch"/> streams.</summary>

@@ -124,7 +124,7 @@ public sealed class Trainer
     internal static void CheckLoss(TrainableModel model, LossFunction loss)
     {
         // Without a head the last layer's h are the logits; a head must output logits itself.
-        if (loss == LossFunction.SoftmaxCrossEntropy && model.ToModel().Head is { Activation: not Activation.Identity })
+        if (loss == LossFunction.SoftmaxCrossEntropy && model.HeadActivation is { } g && g != Activation.Identity)
         {
             throw new ArgumentException("Softmax cross-entropy needs a head that outputs logits (identity activation).", nameof(loss));
         }
