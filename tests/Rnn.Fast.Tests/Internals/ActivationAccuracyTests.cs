@@ -73,7 +73,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Exp_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Exp(v); return 0; }, Math.Exp);
+        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Exp(v); return 0; }, Math.Exp);
         Assert.True(worst <= ExpMaxUlp, $"exp error {worst} ulp at {at:R}");
     }
 
@@ -81,7 +81,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Tanh_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
+        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
         Assert.True(worst <= TanhMaxUlp, $"tanh error {worst} ulp at {at:R}");
     }
 
@@ -89,7 +89,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Sigmoid_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
+        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
         Assert.True(worst <= SigmoidMaxUlp, $"sigmoid error {worst} ulp at {at:R}");
     }
 
@@ -117,7 +117,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
         Assert.Equal([1e30f, 0f, float.Epsilon], relu[5..]);
 
         float[] exp = (float[])x.Clone();
-        kernel.Exp(exp);
+        kernel.Elementwise.Exp(exp);
         Assert.Equal([1f, 1f, float.PositiveInfinity, 0f], exp[..4]);
         Assert.True(float.IsNaN(exp[4]));
         Assert.Equal([float.PositiveInfinity, 0f, 1f], exp[5..]);
@@ -133,7 +133,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
             float[] logits = [.. Enumerable.Range(0, n).Select(i => 80f + 7f * i)];
             double[] expected = [.. logits.Select(v => (double)v)];
             ReferenceMath.Apply(Activation.Softmax, expected);
-            kernel.Activate(Activation.Softmax, logits);
+            kernel.Elementwise.Activate(Activation.Softmax, logits);
             Assert.All(logits, v => Assert.True(float.IsFinite(v)));
             for (int i = 0; i < n; i++)
             {
@@ -145,7 +145,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     private static float[] Apply(RnnKernel kernel, Activation activation, float[] x)
     {
         float[] values = (float[])x.Clone();
-        kernel.Activate(activation, values);
+        kernel.Elementwise.Activate(activation, values);
         return values;
     }
 }

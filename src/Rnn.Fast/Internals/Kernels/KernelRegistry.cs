@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Rnn.Fast.Internals;
 
 /// <summary>
@@ -25,19 +28,19 @@ internal static class KernelRegistry
     private static RnnKernel[] CreateAvailable()
     {
         var kernels = new List<RnnKernel>(4);
-        if (Avx512Kernel.IsSupported)
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
-            kernels.Add(new Avx512Kernel());
+            kernels.Add(new RnnKernel("Avx512", new GateInterleavedCellsAvx512(), new BlockedProductsAvx512(), new ElementwiseAvx512()));
         }
-        if (Avx2FmaKernel.IsSupported)
+        if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
         {
-            kernels.Add(new Avx2FmaKernel());
+            kernels.Add(new RnnKernel("Avx2Fma", new GateInterleavedCellsAvx2Fma(), new BlockedProductsAvx2Fma(), new ElementwiseAvx2Fma()));
         }
-        if (Vector128Kernel.IsSupported)
+        if (Vector128.IsHardwareAccelerated)
         {
-            kernels.Add(new Vector128Kernel());
+            kernels.Add(new RnnKernel("Vector128", new GateInterleavedCellsVector128(), new BlockedProductsVector128(), new ElementwiseVector128()));
         }
-        kernels.Add(new ScalarKernel());
+        kernels.Add(new RnnKernel("Scalar", new GateInterleavedCellsScalar(), new BlockedProductsScalar(), new ElementwiseScalar()));
         return [.. kernels];
     }
 

@@ -1,0 +1,42 @@
+using System.Runtime.Intrinsics;
+
+namespace Rnn.Fast.Internals;
+
+// One sealed class per role and width, named for technique and ISA, so names show up in stack traces,
+// profiles and test output. Each is the generic role implementation specialised for one ops struct.
+
+/// <summary>Gate-interleaved cells on 512-bit registers, 16 units per block (AVX-512F).</summary>
+internal sealed class GateInterleavedCellsAvx512 : GateInterleavedCells<Vector512Ops, Vector512<float>>;
+
+/// <summary>Gate-interleaved cells on 256-bit registers with FMA, 8 units per block (AVX2 + FMA3).</summary>
+internal sealed class GateInterleavedCellsAvx2Fma : GateInterleavedCells<Vector256Ops, Vector256<float>>;
+
+/// <summary>Gate-interleaved cells on 128-bit registers, 4 units per block (SSE on x64, NEON on ARM64).</summary>
+internal sealed class GateInterleavedCellsVector128 : GateInterleavedCells<Vector128Ops, Vector128<float>>;
+
+/// <summary>Gate-interleaved cells one float at a time: the same algorithms, on any hardware.</summary>
+internal sealed class GateInterleavedCellsScalar : GateInterleavedCells<ScalarOps, float>;
+
+/// <summary>4×2-tiled packed products on 512-bit registers.</summary>
+internal sealed class BlockedProductsAvx512 : BlockedProducts<Vector512Ops, Vector512<float>>;
+
+/// <summary>4×2-tiled packed products on 256-bit registers with FMA.</summary>
+internal sealed class BlockedProductsAvx2Fma : BlockedProducts<Vector256Ops, Vector256<float>>;
+
+/// <summary>4×2-tiled packed products on 128-bit registers.</summary>
+internal sealed class BlockedProductsVector128 : BlockedProducts<Vector128Ops, Vector128<float>>;
+
+/// <summary>4×2-tiled packed products, one float at a time.</summary>
+internal sealed class BlockedProductsScalar : BlockedProducts<ScalarOps, float>;
+
+/// <summary>Element-wise ops on 512-bit registers.</summary>
+internal sealed class ElementwiseAvx512 : ElementwiseKernel<Vector512Ops, Vector512<float>>;
+
+/// <summary>Element-wise ops on 256-bit registers with FMA.</summary>
+internal sealed class ElementwiseAvx2Fma : ElementwiseKernel<Vector256Ops, Vector256<float>>;
+
+/// <summary>Element-wise ops on 128-bit registers.</summary>
+internal sealed class ElementwiseVector128 : ElementwiseKernel<Vector128Ops, Vector128<float>>;
+
+/// <summary>Element-wise ops one float at a time.</summary>
+internal sealed class ElementwiseScalar : ElementwiseKernel<ScalarOps, float>;

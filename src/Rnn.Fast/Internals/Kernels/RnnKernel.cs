@@ -1,0 +1,29 @@
+namespace Rnn.Fast.Internals;
+
+/// <summary>
+/// One ISA's kernels, grouped by role: <see cref="Cells"/> (recurrent steps and their element-wise backward),
+/// <see cref="Products"/> (packed matrix products over many rows) and <see cref="Elementwise"/> (activations,
+/// derivatives, axpy, row sums). A model packs its weights for one kernel (blocks of <see cref="Lanes"/> units)
+/// and calls its roles through virtual calls made once per layer step, never per element.
+/// </summary>
+/// <remarks>
+/// A new family joins as a role implementation, not a new contract: a latency family (one or a few streams,
+/// head fused) or a register-blocked multi-stream family (S streams × a block of units per tile) implements
+/// <see cref="CellKernel"/>'s <c>…Steps</c> ops for its tile shapes, and a GEMM-class product family implements
+/// <see cref="ProductKernel"/>.
+/// </remarks>
+internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel products, ElementwiseKernel elementwise)
+{
+    /// <summary>Registry name: the ISA (<c>Avx512</c>, <c>Avx2Fma</c>, <c>Vector128</c>, <c>Scalar</c>).</summary>
+    public string Name { get; } = name;
+
+    /// <summary>Hidden units per block (floats per register).</summary>
+    public int Lanes => Cells.Lanes;
+
+    public CellKernel Cells { get; } = cells;
+    public ProductKernel Products { get; } = products;
+    public ElementwiseKernel Elementwise { get; } = elementwise;
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
