@@ -5,7 +5,7 @@ namespace Rnn.Fast.Benchmarks;
 
 /// <summary>
 /// A whole sequence, T = 100, B streams, LSTM with I = H, reported per time step of the whole batch
-/// (OperationsPerInvoke = T). Rnn.Fast is one <see cref="RnnModel.Run"/> call; ONNX Runtime one call of
+/// (OperationsPerInvoke = T). Rnn.Fast is one <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> call; ONNX Runtime one call of
 /// its LSTM node over the sequence (its own batched, GEMM-based sequence path), with the final state fed
 /// back as the next call's initial state; the TensorPrimitives cell loops over steps and streams. The
 /// naive loops are left out: at B = 64 one call takes seconds (a step of the naive loop is in the

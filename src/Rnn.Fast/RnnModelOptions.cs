@@ -7,7 +7,7 @@ public sealed class RnnModelOptions
     /// For a bidirectional model (PyTorch <c>bidirectional=True</c>): the reverse direction of every layer
     /// (PyTorch's <c>*_reverse</c> tensors), same cell and hidden size as the forward one. Layer k &gt; 0 then
     /// takes 2H inputs, <c>[h_forward, h_reverse]</c>, and so does the head; without a head the output is 2H wide.
-    /// Bidirectional models run whole sequences only (<see cref="RnnModel.Run"/>); <see cref="RnnModel.Step"/> throws.
+    /// Bidirectional models run whole sequences only (<see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/>); <see cref="RnnModel.Step"/> throws.
     /// </summary>
     public IReadOnlyList<LayerWeights>? ReverseLayers { get; init; }
 

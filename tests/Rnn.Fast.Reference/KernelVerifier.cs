@@ -103,7 +103,7 @@ public sealed record KernelVerificationSummary(string Kernel, int Cases, int Fai
 /// <summary>
 /// Randomized comparison of <see cref="RnnModel"/> (on a named kernel) with <see cref="ReferenceModel"/>:
 /// draws awkward shapes, runs both the streaming <see cref="RnnModel.Step"/> and the sequence
-/// <see cref="RnnModel.Run"/> from the same non-zero initial state, and compares every output and the
+/// <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> from the same non-zero initial state, and compares every output and the
 /// final h and c. Shared by the test suite and <c>rnnfast verify</c>.
 /// </summary>
 /// <remarks>

@@ -1,0 +1,96 @@
+namespace Rnn.Fast.Internals;
+
+/// <summary>
+/// The one engine: a stack of packed layers (and reverse layers), the head and the residual on one kernel, with the
+/// forward paths every public entry point uses — <see cref="Step"/>, <see cref="Run"/> (Network.Sequences.cs) and
+/// the training forward pass with its cache (<see cref="Forward"/>). Shapes are validated by the public API first.
+/// </summary>
+internal sealed partial class Network
+{
+    public Network(IReadOnlyList<LayerWeights> layers, IReadOnlyList<LayerWeights>? reverse, HeadWeights? head, int skip,
+        RnnKernel kernel, bool trainable)
+    {
+        int lanes = kernel.Lanes;
+        Kernel = kernel;
+        Layers = [.. layers.Select(l => new PackedLayer(l, lanes, trainable))];
+        Reverse = reverse is null ? null : [.. reverse.Select(l => new PackedLayer(l, lanes, trainable))];
+        Skip = skip;
+        InputSize = layers[0].InputSize;
+        int lastWidth = (reverse is null ? 1 : 2) * layers[^1].HiddenSize;
+        Head = head is null ? null : new PackedHead(head, RoundUp(lastWidth, lanes), trainable);
+        OutputSize = head?.OutputSize ?? lastWidth;
+        MaxGateWidth = Layers.Concat(Reverse ?? []).Max(l => l.GateWidth);
+        MaxRowWidth = Enumerable.Range(0, Layers.Length).Max(OutputStride);
+    }
+
+    public RnnKernel Kernel { get; }
+    public PackedLayer[] Layers { get; }       // forward direction of each layer
+    public PackedLayer[]? Reverse { get; }     // reverse direction of each layer, or null
+    public PackedHead? Head { get; }
+    public int Skip { get; }
+    public int InputSize { get; }
+    public int OutputSize { get; }
+    public int MaxGateWidth { get; }
+    public int MaxRowWidth { get; }
+    public bool IsBidirectional => Reverse is not null;
+
+    /// <summary>Row stride of layer <paramref name="layer"/>'s output: Hp, or [h_forward, h_reverse] padded to whole vectors.</summary>
+    public int OutputStride(int layer) =>
+        Reverse is null ? Layers[layer].PaddedHidden : RoundUp(2 * Layers[layer].HiddenSize, Kernel.Lanes);
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>One time step of every stream of <paramref name="state"/> (unidirectional models).</summary>
+    public void Step(
+        ReadOnlySpan<float> input,  // [B, I]
+        RnnState state,
+        Span<float> output)         // [B, O]
+    {
+        int batch = state.Batch;
+        ReadOnlySpan<float> x = input;
+        int xStride = InputSize;
+        for (int l = 0; l < Layers.Length; l++)
+        {
+            LayerState layerState = state.Forward(l);
+            var buffers = LayerBuffers.FromState(layerState, state.Scratch.Pre, layerState.Spare);
+            Recurrence.Run(Kernel, Layers[l], x, xStride, steps: 1, batch, reverseTime: false, ref buffers);
+            layerState.SwapHidden();
+            x = layerState.Hidden;
+            xStride = layerState.Stride;
+        }
+        OutputStage.Write(Kernel, Head, Skip, x, xStride, input, InputSize, batch, output);
+    }
+
+    /// <summary>
+    /// The training forward pass: every step of the whole sequence from the cache's initial state, keeping h, c and
+    /// the gate activations of every step in <paramref name="cache"/>; outputs to <paramref name="outputs"/>.
+    /// </summary>
+    public void Forward(
+        ReadOnlySpan<float> inputs, // [T, B, I]
+        int steps,
+        ForwardCache cache,
+        Span<float> outputs)        // [T, B, O]
+    {
+        int batch = cache.Batch;
+        ReadOnlySpan<float> x = inputs;
+        int xStride = InputSize;
+        for (int l = 0; l < Layers.Length; l++)
+        {
+            LayerCache layer = cache.Layers[l];
+            var buffers = new LayerBuffers
+            {
+                H0 = layer.Initial.Hidden,
+                C0 = layer.Initial.Cell,
+                Pre = cache.Pre,
+                Hidden = layer.Hidden,
+                Cells = layer.Cells,
+                CellStepStride = batch * Layers[l].PaddedHidden,
+                Gates = layer.Gates,
+            };
+            Recurrence.Run(Kernel, Layers[l], x, xStride, steps, batch, reverseTime: false, ref buffers);
+            x = layer.Hidden;
+            xStride = Layers[l].PaddedHidden;
+        }
+        OutputStage.Write(Kernel, Head, Skip, x, xStride, inputs, InputSize, steps * batch, outputs);
+    }
+}
