@@ -14,7 +14,7 @@ namespace Rnn.Fast.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item><see cref="ForwardOnly"/> (baseline): the inference sequence API, <see cref="RnnModel.Run"/>, on the same shape.</item>
+/// <item><see cref="ForwardOnly"/> (baseline): the inference sequence API, <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/>, on the same shape.</item>
 /// <item><see cref="TrainingForward"/>: <see cref="TrainableModel.Forward"/>, the forward pass that also caches what backward needs.</item>
 /// <item><see cref="TrainStep"/>: <see cref="Trainer.Step"/> with Adam (zero gradients, forward, loss, backward, gradient norm,
 /// update), once at batch 16 or 16 times at batch 1.</item>
@@ -152,7 +152,7 @@ public class TrainingBenchmarks
         benchmark();
     }
 
-    /// <summary>Inference: <see cref="RnnModel.Run"/> over the 16 sequences from the initial state.</summary>
+    /// <summary>Inference: <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> over the 16 sequences from the initial state.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = SequenceSteps)]
     public void ForwardOnly()
     {

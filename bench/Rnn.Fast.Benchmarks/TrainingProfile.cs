@@ -56,8 +56,8 @@ internal static class TrainingProfile
         TrainableModel trainable = TrainableModel.From(model);
         TrainingWorkspace ws = trainable.CreateWorkspace(T, batch);
         var adam = new Adam(trainable, learningRate: 1e-5f);
-        RnnKernel kernel = trainable.KernelImplementation;
-        TrainableLayer layer = trainable.TrainableLayers[0];
+        RnnKernel kernel = trainable.Network.Kernel;
+        PackedLayer layer = trainable.Network.Layers[0];
         int hp = layer.PaddedHidden, gw = layer.GateWidth;
 
         // About 3 GFLOP of training work per shape (0.2-2 s), at least 10 repetitions: the minimum needs
@@ -94,14 +94,14 @@ internal static class TrainingProfile
             trainable.Backward(dy, ws);
             Lap(4);
             // Backward's blocked kernels alone, on the buffers that backward just filled.
-            Span<float> dPre = ws.PreGradient.AsSpan(0, rows * gw);
-            kernel.AccumulateOuter(dPre, ws.InputCopy.AsSpan(0, rows * h), rows, h, h, layer.Gates, layer.WeightIh.Gradients);
-            kernel.AccumulateOuter(dPre[(batch * gw)..], ws.Hidden[0], rows - batch, h, hp, layer.Gates, layer.WeightHh.Gradients);
+            Span<float> dPre = ws.Scratch.PreGradient.AsSpan(0, rows * gw);
+            kernel.Products.AccumulateOuter(dPre, ws.Scratch.Inputs.AsSpan(0, rows * h), rows, h, layer.Wx, layer.Gradients!.Wx);
+            kernel.Products.AccumulateOuter(dPre[(batch * gw)..], ws.Cache.Layers[0].Hidden, rows - batch, hp, layer.Wh, layer.Gradients.Wh);
             Lap(5);
-            kernel.ProjectInputs(dPre, rows, gw, gw, layer.WxTransposed, ws.Zeros.AsSpan(0, layer.PaddedInput), 1, ws.LowerGradient.AsSpan(0, rows * layer.PaddedInput));
+            kernel.Products.MultiplyRowsAccumulate(dPre, rows, gw, layer.WxTransposed, ws.Scratch.Second.AsSpan(0, rows * layer.PaddedInput));
             Lap(6);
-            kernel.AccumulateRows(dPre, rows, layer.BiasIh.Gradients);
-            kernel.AccumulateRows(dPre, rows, layer.BiasHh.Gradients);
+            kernel.Elementwise.AccumulateRowSum(dPre, rows, layer.Gradients.BiasIh);
+            kernel.Elementwise.AccumulateRowSum(dPre, rows, layer.Gradients.BiasHh);
             Lap(7);
             GradientClipping.GlobalNorm(trainable.Parameters);
             Lap(8);
@@ -139,8 +139,8 @@ internal static class TrainingProfile
             ? RnnModel.CreateLstm(h, h, kernel: kernelName)
             : RnnModel.CreateElman(h, h, Activation.Tanh, kernel: kernelName);
         TrainableModel trainable = TrainableModel.From(model);
-        RnnKernel kernel = trainable.KernelImplementation;
-        TrainableLayer layer = trainable.TrainableLayers[0];
+        RnnKernel kernel = trainable.Network.Kernel;
+        PackedLayer layer = trainable.Network.Layers[0];
         int gw = layer.GateWidth, hp = layer.PaddedHidden;
         foreach (int steps in new[] { 2, 4, 8, 16, 32, 64, 100 })
         {
@@ -150,7 +150,7 @@ internal static class TrainingProfile
             RnnState state = model.CreateState(batch);
             TrainingWorkspace ws = trainable.CreateWorkspace(steps, batch);
             trainable.Forward(inputs, steps, ws);
-            Span<float> dPre = ws.PreGradient.AsSpan(0, rows * gw);
+            Span<float> dPre = ws.Scratch.PreGradient.AsSpan(0, rows * gw);
             new Random(5).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(dPre));
             for (int i = 0; i < dPre.Length; i++)
             {
@@ -167,8 +167,8 @@ internal static class TrainingProfile
                 long t1 = Stopwatch.GetTimestamp();
                 trainable.Forward(inputs, steps, ws);
                 long t2 = Stopwatch.GetTimestamp();
-                kernel.AccumulateOuter(dPre, ws.InputCopy.AsSpan(0, rows * h), rows, h, h, layer.Gates, layer.WeightIh.Gradients);
-                kernel.AccumulateOuter(dPre, ws.Hidden[0], rows, h, hp, layer.Gates, layer.WeightHh.Gradients);
+                kernel.Products.AccumulateOuter(dPre, ws.Scratch.Inputs.AsSpan(0, rows * h), rows, h, layer.Wx, layer.Gradients!.Wx);
+                kernel.Products.AccumulateOuter(dPre, ws.Cache.Layers[0].Hidden, rows, hp, layer.Wh, layer.Gradients.Wh);
                 long t3 = Stopwatch.GetTimestamp();
                 if (rep >= 2)
                 {

@@ -35,6 +35,51 @@ public sealed class Parameter
     internal float[] Values { get; }
     internal float[] Gradients { get; }
 
+    /// <summary>Every trainable tensor of a network, in PyTorch state_dict order, over the packed arrays themselves.</summary>
+    internal static Parameter[] Of(Internals.Network network)
+    {
+        var parameters = new List<Parameter>();
+        for (int l = 0; l < network.Layers.Length; l++)
+        {
+            Internals.PackedLayer layer = network.Layers[l];
+            Internals.LayerGradients gradients = layer.Gradients!;
+            parameters.Add(Matrix($"weight_ih_l{l}", layer.Wx, gradients.Wx));
+            parameters.Add(Matrix($"weight_hh_l{l}", layer.Wh, gradients.Wh));
+            parameters.Add(Matrix($"bias_ih_l{l}", layer.BiasIh, gradients.BiasIh));
+            parameters.Add(Matrix($"bias_hh_l{l}", layer.BiasHh, gradients.BiasHh));
+        }
+        if (network.Head is { } head)
+        {
+            int[] index = new int[head.OutputSize * head.InputSize];
+            for (int o = 0; o < head.OutputSize; o++)
+            {
+                for (int j = 0; j < head.InputSize; j++)
+                {
+                    index[o * head.InputSize + j] = head.IndexOf(o, j);
+                }
+            }
+            parameters.Add(new Parameter("head.weight", [head.OutputSize, head.InputSize], head.Weight, head.WeightGradient!, index));
+            parameters.Add(new Parameter("head.bias", [head.OutputSize], head.Bias, head.BiasGradient!, [.. Enumerable.Range(0, head.OutputSize)]));
+        }
+        return [.. parameters];
+    }
+
+    // A packed matrix (a bias is one with a single column) as PyTorch's [G·H, K], or [G·H] for a bias.
+    private static Parameter Matrix(string name, Internals.PackedMatrix matrix, float[] gradients)
+    {
+        int rows = matrix.Gates * matrix.Units;
+        var index = new int[rows * matrix.Columns];
+        for (int row = 0; row < rows; row++)
+        {
+            for (int j = 0; j < matrix.Columns; j++)
+            {
+                index[row * matrix.Columns + j] = matrix.IndexOf(row, j);
+            }
+        }
+        int[] shape = name.StartsWith("bias", StringComparison.Ordinal) ? [rows] : [rows, matrix.Columns];
+        return new Parameter(name, shape, matrix.Values, gradients, index);
+    }
+
     /// <summary>The packed values (logical elements plus zero padding), for element-wise updates.</summary>
     public Span<float> PackedValues => Values;
 

@@ -22,43 +22,34 @@ public readonly record struct TrainStepResult(float Loss, float GradientNorm, bo
 /// </summary>
 public sealed class Trainer
 {
-    private readonly float[] _outputGradient;
+    private readonly TrainingStep _step;
 
     /// <summary>Creates a trainer for batches of up to <paramref name="maxSteps"/> steps of <paramref name="batch"/> streams.</summary>
     /// <exception cref="ArgumentException">The optimizer belongs to another model, or cross-entropy without an identity (logit) head.</exception>
     public Trainer(TrainableModel model, Optimizer optimizer, LossFunction loss, int maxSteps, int batch = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
-        if (optimizer.Model != model)
-        {
-            throw new ArgumentException("The optimizer was created for another model.", nameof(optimizer));
-        }
-        CheckLoss(model, loss);
-        Model = model;
-        Optimizer = optimizer;
-        LossFunction = loss;
         Workspace = model.CreateWorkspace(maxSteps, batch);
-        _outputGradient = new float[maxSteps * batch * model.OutputSize];
+        _step = new TrainingStep(model, optimizer, loss, maxSteps * batch);
     }
 
     /// <summary>The model trained.</summary>
-    public TrainableModel Model { get; }
+    public TrainableModel Model => _step.Model;
 
     /// <summary>The optimizer.</summary>
-    public Optimizer Optimizer { get; }
+    public Optimizer Optimizer => _step.Optimizer;
 
     /// <summary>The loss.</summary>
-    public LossFunction LossFunction { get; }
+    public LossFunction LossFunction => _step.Loss;
 
     /// <summary>The workspace (outputs, input gradients, states of the last step).</summary>
     public TrainingWorkspace Workspace { get; }
 
     /// <summary>Clip the global gradient norm to this before each update (<c>clip_grad_norm_</c>); null for no clipping.</summary>
-    public float? MaxGradientNorm { get; set; }
+    public float? MaxGradientNorm { get => _step.MaxGradientNorm; set => _step.MaxGradientNorm = value; }
 
     /// <summary>Clamp every gradient to ±this before each update (<c>clip_grad_value_</c>); null for no clamping.</summary>
-    public float? ClipValue { get; set; }
+    public float? ClipValue { get => _step.ClipValue; set => _step.ClipValue = value; }
 
     /// <summary>One training step on a batch of sequences.</summary>
     /// <param name="inputs"><c>[T, B, I]</c>.</param>
@@ -68,65 +59,13 @@ public sealed class Trainer
     public TrainStepResult Step(ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask = default)
     {
         Workspace.ResetInitialState();
-        return TrainOnWorkspace(Model, Optimizer, LossFunction, Workspace, inputs, steps, targets, mask, _outputGradient, MaxGradientNorm, ClipValue);
+        return _step.Run(Workspace, inputs, steps, targets, mask);
     }
 
     /// <summary>The loss of a batch without training (forward only; gradients untouched).</summary>
     public float Evaluate(ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask = default)
     {
         Workspace.ResetInitialState();
-        ReadOnlySpan<float> outputs = Model.Forward(inputs, steps, Workspace);
-        return ComputeLoss(LossFunction, outputs, targets, mask, Model.OutputSize, _outputGradient.AsSpan(0, outputs.Length));
-    }
-
-    internal static TrainStepResult TrainOnWorkspace(TrainableModel model, Optimizer optimizer, LossFunction lossFunction, TrainingWorkspace workspace,
-        ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask, float[] outputGradient,
-        float? maxNorm, float? clipValue)
-    {
-        model.ZeroGradients();
-        ReadOnlySpan<float> outputs = model.Forward(inputs, steps, workspace);
-        Span<float> dy = outputGradient.AsSpan(0, outputs.Length);
-        float loss = ComputeLoss(lossFunction, outputs, targets, mask, model.OutputSize, dy);
-        if (!float.IsFinite(loss))
-        {
-            return new TrainStepResult(loss, float.NaN, Clipped: false, Diverged: true);
-        }
-        model.Backward(dy, workspace);
-
-        float norm = GradientClipping.GlobalNorm(model.Parameters);
-        if (!float.IsFinite(norm))
-        {
-            return new TrainStepResult(loss, norm, Clipped: false, Diverged: true);
-        }
-        bool clipped = false;
-        if (clipValue is { } value)
-        {
-            GradientClipping.ClipByValue(model.Parameters, value);
-            clipped = GradientClipping.GlobalNorm(model.Parameters) != norm;
-        }
-        if (maxNorm is { } max)
-        {
-            float before = GradientClipping.ClipByGlobalNorm(model.Parameters, max);
-            clipped |= max / (before + 1e-6f) < 1f;
-        }
-        optimizer.Step();
-        return new TrainStepResult(loss, norm, clipped, Diverged: false);
-    }
-
-    internal static float ComputeLoss(LossFunction lossFunction, ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets,
-        ReadOnlySpan<float> mask, int outputSize, Span<float> dy) => lossFunction switch
-    {
-        LossFunction.MeanSquaredError => Loss.MeanSquaredError(outputs, targets, mask, outputSize, dy),
-        LossFunction.SoftmaxCrossEntropy => Loss.SoftmaxCrossEntropy(outputs, targets, mask, outputSize, dy),
-        _ => throw new ArgumentOutOfRangeException(nameof(lossFunction), lossFunction, "Unknown loss."),
-    };
-
-    internal static void CheckLoss(TrainableModel model, LossFunction loss)
-    {
-        // Without a head the last layer's h are the logits; a head must output logits itself.
-        if (loss == LossFunction.SoftmaxCrossEntropy && model.HeadActivation is { } g && g != Activation.Identity)
-        {
-            throw new ArgumentException("Softmax cross-entropy needs a head that outputs logits (identity activation).", nameof(loss));
-        }
+        return _step.Evaluate(Workspace, inputs, steps, targets, mask);
     }
 }

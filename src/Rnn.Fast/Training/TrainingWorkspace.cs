@@ -1,9 +1,11 @@
+using Rnn.Fast.Internals;
+
 namespace Rnn.Fast.Training;
 
 /// <summary>
-/// Everything one forward-with-cache and backward pass needs, sized once for up to <see cref="MaxSteps"/>
-/// steps of <see cref="Batch"/> streams: per-step states and gate activations, gradient scratch, and the
-/// initial/final states. Reusing it keeps training steps free of allocation. One per thread.
+/// Everything one forward-with-cache and backward pass needs, sized once for up to <see cref="MaxSteps"/> steps of
+/// <see cref="Batch"/> streams: per layer, the initial state and what every step produced (the forward cache), and
+/// the gradient scratch backward works in. Reusing it keeps training steps free of allocation. One per thread.
 /// </summary>
 public sealed class TrainingWorkspace
 {
@@ -12,32 +14,8 @@ public sealed class TrainingWorkspace
         Model = model;
         MaxSteps = maxSteps;
         Batch = batch;
-        int rows = maxSteps * batch;
-        IReadOnlyList<TrainableLayer> layers = model.TrainableLayers;
-        int widest = Math.Max(layers.Max(l => l.PaddedHidden), layers[0].PaddedInput);
-        int gateWidth = layers.Max(l => l.GateWidth);
-
-        Hidden = [.. layers.Select(l => new float[rows * l.PaddedHidden])];
-        Cell = [.. layers.Select(l => l.Cell == CellType.Lstm ? new float[rows * l.PaddedHidden] : [])];
-        Activations = [.. layers.Select(l => l.Cell == CellType.Elman ? [] : new float[rows * 4 * l.PaddedHidden])];
-        InitialHiddenPadded = [.. layers.Select(l => new float[batch * l.PaddedHidden])];
-        InitialCellPadded = [.. layers.Select(l => new float[batch * l.PaddedHidden])];
-        InitialHiddenGradientPadded = [.. layers.Select(l => new float[batch * l.PaddedHidden])];
-        InitialCellGradientPadded = [.. layers.Select(l => new float[batch * l.PaddedHidden])];
-
-        InputCopy = new float[rows * model.InputSize];
-        Gates = new float[rows * gateWidth];
-        PreGradient = new float[rows * gateWidth];
-        PreGradientHidden = new float[rows * gateWidth];
-        UpperGradient = new float[rows * widest];
-        LowerGradient = new float[rows * widest];
-        HiddenGradient = new float[batch * widest];
-        CellGradient = new float[batch * widest];
-        DirectGradient = new float[batch * widest];
-        Zeros = new float[widest];
-        Output = new float[rows * model.OutputSize];
-        OutputPreGradient = new float[rows * model.OutputSize];
-        InputGradient = new float[rows * model.InputSize];
+        Cache = new ForwardCache(model.Network, maxSteps, batch);
+        Scratch = new GradientScratch(model.Network, maxSteps, batch);
         ResetInitialState();
     }
 
@@ -53,27 +31,8 @@ public sealed class TrainingWorkspace
     /// <summary>Steps of the last forward pass.</summary>
     public int Steps { get; internal set; }
 
-    internal float[][] Hidden { get; }                       // per layer [rows, Hp]: h(t)
-    internal float[][] Cell { get; }                         // per LSTM layer [rows, Hp]: c(t)
-    internal float[][] Activations { get; }                  // per LSTM/GRU layer [rows, nb, 4, V]
-    internal float[][] InitialHiddenPadded { get; }          // per layer [B, Hp]
-    internal float[][] InitialCellPadded { get; }            // per layer [B, Hp]
-    internal float[][] InitialHiddenGradientPadded { get; }
-    internal float[][] InitialCellGradientPadded { get; }
-    internal float[] InputCopy { get; }                      // [rows, I]
-    internal float[] Gates { get; }                          // [rows, GateWidth] scratch
-    internal float[] PreGradient { get; }                    // [rows, GateWidth]: dL/d(pre-activation), input side
-    internal float[] PreGradientHidden { get; }              // [rows, GateWidth]: hidden side (differs for GRU)
-    internal float[] UpperGradient { get; set; }             // [rows, widest]: dL/dh of the current layer
-    internal float[] LowerGradient { get; set; }             // [rows, widest]: dL/dx of the current layer
-    internal float[] HiddenGradient { get; }                 // [B, widest]: running dL/dh(t)
-    internal float[] CellGradient { get; }                   // [B, widest]: running dL/dc(t)
-    internal float[] DirectGradient { get; }                 // [B, widest]: GRU's direct path
-    internal float[] Zeros { get; }
-    internal float[] Output { get; }                         // [rows, O]
-    internal float[] OutputPreGradient { get; }              // [rows, O]
-    internal float[] InputGradient { get; }                  // [rows, I]
-    internal float[][]? HiddenGradients { get; private set; } // per layer [rows, Hp] when recorded
+    internal ForwardCache Cache { get; }
+    internal GradientScratch Scratch { get; }
 
     /// <summary>
     /// When true, backward keeps dL/dh(t) of every step and layer (the total gradient reaching h(t), from the
@@ -82,10 +41,14 @@ public sealed class TrainingWorkspace
     /// </summary>
     public bool RecordHiddenGradients
     {
-        get => HiddenGradients is not null;
-        set => HiddenGradients = value
-            ? HiddenGradients ?? [.. Model.TrainableLayers.Select(l => new float[MaxSteps * Batch * l.PaddedHidden])]
-            : null;
+        get => Cache.Layers[0].RecordedHiddenGradients is not null;
+        set
+        {
+            foreach (LayerCache layer in Cache.Layers)
+            {
+                layer.RecordedHiddenGradients = value ? layer.RecordedHiddenGradients ?? new float[layer.Hidden.Length] : null;
+            }
+        }
     }
 
     /// <summary>dL/dh(t) of the last backward pass (requires <see cref="RecordHiddenGradients"/>).</summary>
@@ -93,35 +56,51 @@ public sealed class TrainingWorkspace
     public ReadOnlySpan<float> HiddenGradientAt(int step, int layer, int stream = 0)
     {
         CheckStep(step);
-        float[][] recorded = HiddenGradients ?? throw new InvalidOperationException("Set RecordHiddenGradients before Backward.");
-        TrainableLayer l = Model.TrainableLayers[layer];
-        return recorded[layer].AsSpan((step * Batch + stream) * l.PaddedHidden, l.HiddenSize);
+        LayerCache cache = Layer(layer, stream);
+        float[] recorded = cache.RecordedHiddenGradients ?? throw new InvalidOperationException("Set RecordHiddenGradients before Backward.");
+        return cache.Row(recorded, step, stream, Batch);
     }
 
     /// <summary>Outputs of the last forward pass, <c>[T, B, O]</c>.</summary>
-    public ReadOnlySpan<float> Outputs => Output.AsSpan(0, Steps * Batch * Model.OutputSize);
+    public ReadOnlySpan<float> Outputs => Scratch.Output.AsSpan(0, Steps * Batch * Model.OutputSize);
 
     /// <summary>dL/dx of the last backward pass, <c>[T, B, I]</c>.</summary>
-    public ReadOnlySpan<float> InputGradients => InputGradient.AsSpan(0, Steps * Batch * Model.InputSize);
+    public ReadOnlySpan<float> InputGradients => Scratch.InputGradient.AsSpan(0, Steps * Batch * Model.InputSize);
 
     /// <summary>h(−1) of one layer and stream used by the next forward pass (writable; starts at the model's initial state).</summary>
-    public Span<float> InitialHidden(int layer, int stream = 0) => Row(InitialHiddenPadded, layer, stream);
+    public Span<float> InitialHidden(int layer, int stream = 0) => Layer(layer, stream).Initial.HiddenOf(stream);
 
     /// <summary>c(−1) of one LSTM layer and stream (writable).</summary>
-    public Span<float> InitialCell(int layer, int stream = 0) => Row(InitialCellPadded, layer, stream);
+    /// <exception cref="InvalidOperationException">The layer is not an LSTM.</exception>
+    public Span<float> InitialCell(int layer, int stream = 0)
+    {
+        LayerState initial = Layer(layer, stream).Initial;
+        return initial.HasCell ? initial.CellOf(stream) : throw new InvalidOperationException($"Layer {layer} has no cell state.");
+    }
 
     /// <summary>dL/dh(−1) of one layer and stream, from the last backward pass.</summary>
-    public ReadOnlySpan<float> InitialHiddenGradient(int layer, int stream = 0) => Row(InitialHiddenGradientPadded, layer, stream);
+    public ReadOnlySpan<float> InitialHiddenGradient(int layer, int stream = 0)
+    {
+        LayerCache cache = Layer(layer, stream);
+        return cache.InitialHiddenGradient.AsSpan(stream * cache.Stride, cache.HiddenSize);
+    }
 
     /// <summary>dL/dc(−1) of one LSTM layer and stream, from the last backward pass.</summary>
-    public ReadOnlySpan<float> InitialCellGradient(int layer, int stream = 0) => Row(InitialCellGradientPadded, layer, stream);
+    /// <exception cref="InvalidOperationException">The layer is not an LSTM.</exception>
+    public ReadOnlySpan<float> InitialCellGradient(int layer, int stream = 0)
+    {
+        LayerCache cache = Layer(layer, stream);
+        return cache.InitialCellGradient.Length != 0
+            ? cache.InitialCellGradient.AsSpan(stream * cache.Stride, cache.HiddenSize)
+            : throw new InvalidOperationException($"Layer {layer} has no cell state.");
+    }
 
-    /// <summary>h after step <paramref name="step"/> of the last forward pass.</summary>
+    /// <summary>h after step <paramref name="step"/> of the last forward pass, of one layer and stream.</summary>
     public ReadOnlySpan<float> HiddenAt(int step, int layer, int stream = 0)
     {
         CheckStep(step);
-        TrainableLayer l = Model.TrainableLayers[layer];
-        return Hidden[layer].AsSpan((step * Batch + stream) * l.PaddedHidden, l.HiddenSize);
+        LayerCache cache = Layer(layer, stream);
+        return cache.Row(cache.Hidden, step, stream, Batch);
     }
 
     /// <summary>
@@ -131,15 +110,9 @@ public sealed class TrainingWorkspace
     public void CarryStateFrom(int step)
     {
         CheckStep(step);
-        IReadOnlyList<TrainableLayer> layers = Model.TrainableLayers;
-        for (int l = 0; l < layers.Count; l++)
+        foreach (LayerCache layer in Cache.Layers)
         {
-            int width = Batch * layers[l].PaddedHidden;
-            Hidden[l].AsSpan(step * width, width).CopyTo(InitialHiddenPadded[l]);
-            if (layers[l].Cell == CellType.Lstm)
-            {
-                Cell[l].AsSpan(step * width, width).CopyTo(InitialCellPadded[l]);
-            }
+            layer.CarryFrom(step, Batch);
         }
     }
 
@@ -147,16 +120,9 @@ public sealed class TrainingWorkspace
     public void ResetInitialState()
     {
         RnnModelOptions options = Model.Options;
-        IReadOnlyList<TrainableLayer> layers = Model.TrainableLayers;
-        for (int l = 0; l < layers.Count; l++)
+        for (int l = 0; l < Cache.Layers.Length; l++)
         {
-            Array.Clear(InitialHiddenPadded[l]);
-            Array.Clear(InitialCellPadded[l]);
-            for (int b = 0; b < Batch; b++)
-            {
-                options.InitialHidden?[l]?.CopyTo(InitialHiddenPadded[l], b * layers[l].PaddedHidden);
-                options.InitialCell?[l]?.CopyTo(InitialCellPadded[l], b * layers[l].PaddedHidden);
-            }
+            Cache.Layers[l].Initial.Reset(options.InitialHidden?[l], options.InitialCell?[l]);
         }
     }
 
@@ -168,13 +134,47 @@ public sealed class TrainingWorkspace
         }
     }
 
-    private Span<float> Row(float[][] buffers, int layer, int stream)
+    private LayerCache Layer(int layer, int stream)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, buffers.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Cache.Layers.Length);
         ArgumentOutOfRangeException.ThrowIfNegative(stream);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, Batch);
-        TrainableLayer l = Model.TrainableLayers[layer];
-        return buffers[layer].AsSpan(stream * l.PaddedHidden, l.HiddenSize);
+        return Cache.Layers[layer];
     }
+}
+
+/// <summary>The buffers backward works in, sized for the workspace's rows (steps × streams).</summary>
+internal sealed class GradientScratch
+{
+    public GradientScratch(Network network, int maxSteps, int batch)
+    {
+        int rows = checked(maxSteps * batch);
+        int widest = Math.Max(network.Layers.Max(l => l.PaddedHidden), network.Layers[0].PaddedInput);
+        Inputs = new float[checked(rows * network.InputSize)];
+        PreGradient = new float[checked(rows * network.MaxGateWidth)];
+        PreGradientHidden = new float[checked(rows * network.MaxGateWidth)];
+        First = new float[checked(rows * widest)];
+        Second = new float[checked(rows * widest)];
+        HiddenGradient = new float[batch * widest];
+        CellGradient = new float[batch * widest];
+        DirectGradient = new float[batch * widest];
+        Zeros = new float[batch * widest];
+        Output = new float[checked(rows * network.OutputSize)];
+        OutputPreGradient = new float[checked(rows * network.OutputSize)];
+        InputGradient = new float[checked(rows * network.InputSize)];
+    }
+
+    public float[] Inputs { get; }             // [rows, I] the forward pass's inputs, kept for the weight gradients
+    public float[] PreGradient { get; }        // [rows, GW] dL/d(pre-activation), input side
+    public float[] PreGradientHidden { get; }  // [rows, GW] hidden side (differs from the input side for GRU)
+    public float[] First { get; }              // [rows, widest] dL/dh of a layer / dL/dx of the layer below, alternating
+    public float[] Second { get; }
+    public float[] HiddenGradient { get; }     // [B, widest] running dL/dh(t)
+    public float[] CellGradient { get; }       // [B, widest] running dL/dc(t)
+    public float[] DirectGradient { get; }     // [B, widest] GRU's direct path to h(t−1)
+    public float[] Zeros { get; }              // [B, widest]
+    public float[] Output { get; }             // [rows, O]
+    public float[] OutputPreGradient { get; }  // [rows, O] dL/d(head pre-activation)
+    public float[] InputGradient { get; }      // [rows, I]
 }

@@ -16,7 +16,7 @@ public sealed class TruncatedBpttTrainer
     private readonly float[] _inputs;   // [k2, B, I] the window's history
     private readonly float[] _targets;  // [k2, B, targetWidth]
     private readonly float[] _mask;     // [k2, B]
-    private readonly float[] _outputGradient;
+    private readonly TrainingStep _step;
     private readonly int _targetWidth;
     private int _count;                 // steps in the window so far (≤ k2)
 
@@ -31,40 +31,31 @@ public sealed class TruncatedBpttTrainer
     public TruncatedBpttTrainer(TrainableModel model, Optimizer optimizer, LossFunction loss, int k1, int k2, int batch = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
         Internals.Guard.Positive(k1, nameof(k1));
         Internals.Guard.Positive(batch, nameof(batch));
         if (k2 < k1)
         {
             throw new ArgumentException($"k2 ({k2}) must be at least k1 ({k1}): every new step's loss must reach back to its own step.", nameof(k2));
         }
-        if (optimizer.Model != model)
-        {
-            throw new ArgumentException("The optimizer was created for another model.", nameof(optimizer));
-        }
-        Trainer.CheckLoss(model, loss);
-        Model = model;
-        Optimizer = optimizer;
-        LossFunction = loss;
+        Workspace = model.CreateWorkspace(k2, batch);
+        _step = new TrainingStep(model, optimizer, loss, k2 * batch);
         K1 = k1;
         K2 = k2;
         Batch = batch;
-        _targetWidth = loss == LossFunction.SoftmaxCrossEntropy ? 1 : model.OutputSize;
-        Workspace = model.CreateWorkspace(k2, batch);
+        _targetWidth = _step.TargetWidth;
         _inputs = new float[k2 * batch * model.InputSize];
         _targets = new float[k2 * batch * _targetWidth];
         _mask = new float[k2 * batch];
-        _outputGradient = new float[k2 * batch * model.OutputSize];
     }
 
     /// <summary>The model trained.</summary>
-    public TrainableModel Model { get; }
+    public TrainableModel Model => _step.Model;
 
     /// <summary>The optimizer.</summary>
-    public Optimizer Optimizer { get; }
+    public Optimizer Optimizer => _step.Optimizer;
 
     /// <summary>The loss.</summary>
-    public LossFunction LossFunction { get; }
+    public LossFunction LossFunction => _step.Loss;
 
     /// <summary>New steps per update.</summary>
     public int K1 { get; }
@@ -79,10 +70,10 @@ public sealed class TruncatedBpttTrainer
     public TrainingWorkspace Workspace { get; }
 
     /// <summary>Clip the global gradient norm to this before each update; null for none.</summary>
-    public float? MaxGradientNorm { get; set; }
+    public float? MaxGradientNorm { get => _step.MaxGradientNorm; set => _step.MaxGradientNorm = value; }
 
     /// <summary>Clamp every gradient to ±this before each update; null for none.</summary>
-    public float? ClipValue { get; set; }
+    public float? ClipValue { get => _step.ClipValue; set => _step.ClipValue = value; }
 
     /// <summary>Starts a new stream: the state goes back to the model's initial state, the history is dropped.</summary>
     public void ResetStream()
@@ -130,8 +121,8 @@ public sealed class TruncatedBpttTrainer
         }
         _count += K1;
 
-        return Trainer.TrainOnWorkspace(Model, Optimizer, LossFunction, Workspace, _inputs.AsSpan(0, _count * inputWidth), _count,
-            _targets.AsSpan(0, _count * targetWidth), _mask.AsSpan(0, _count * Batch), _outputGradient, MaxGradientNorm, ClipValue);
+        return _step.Run(Workspace, _inputs.AsSpan(0, _count * inputWidth), _count,
+            _targets.AsSpan(0, _count * targetWidth), _mask.AsSpan(0, _count * Batch));
     }
 
     private static void Shift(float[] buffer, int count) => buffer.AsSpan(count).CopyTo(buffer);
