@@ -18,10 +18,52 @@ public sealed class AllocationTests
         return data;
     }
 
-    private static RnnModel Build(string kernel, CellType cell) =>
-        cell == CellType.Lstm
-            ? RnnModel.CreateLstm(13, 37, layers: 2, outputSize: 5, headActivation: Activation.Softmax, seed: 1, kernel: kernel)
-            : RnnModel.CreateElman(13, 37, Activation.Relu, layers: 2, outputSize: 5, headActivation: Activation.Tanh, seed: 1, kernel: kernel);
+    private static RnnModel Build(string kernel, CellType cell) => cell switch
+    {
+        CellType.Lstm => RnnModel.CreateLstm(13, 37, layers: 2, outputSize: 5, headActivation: Activation.Softmax, seed: 1, kernel: kernel),
+        CellType.Gru => RnnModel.CreateGru(13, 37, layers: 2, outputSize: 5, headActivation: Activation.Sigmoid, seed: 1, kernel: kernel),
+        _ => RnnModel.CreateElman(13, 37, Activation.Relu, layers: 2, outputSize: 5, headActivation: Activation.Tanh, seed: 1, kernel: kernel),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Build_EachCell_BuildsThatCell(string kernel, CellType cell, int batch)
+    {
+        _ = batch;
+        Assert.All(Build(kernel, cell).Layers, l => Assert.Equal(cell, l.Cell));
+    }
+
+    // A real-time thread must not allocate on its first call either: the state is made on one thread, and the
+    // first Step and Run (batch-first too) happen on a new one, with nothing warmed there.
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void StepAndRun_FirstCallsOnAFreshThread_AllocateNothing(string kernel, CellType cell, int batch)
+    {
+        RnnModel model = Build(kernel, cell);
+        // Warm the JIT (code, not data) on this thread with another state, so the fresh thread measures the
+        // library's allocations, not the runtime's one-off method preparation.
+        RnnState warm = model.CreateState(batch);
+        const int steps = 100;
+        var x = new float[steps * batch * model.InputSize];
+        var y = new float[steps * batch * model.OutputSize];
+        model.Step(x.AsSpan(0, batch * model.InputSize), warm, y.AsSpan(0, batch * model.OutputSize));
+        model.Run(x, steps, warm, y);
+        model.Run(x, steps, warm, y, SequenceLayout.BatchFirst);
+
+        RnnState state = model.CreateState(batch);
+        long allocated = -1;
+        var thread = new Thread(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.Step(x.AsSpan(0, batch * model.InputSize), state, y.AsSpan(0, batch * model.OutputSize));
+            model.Run(x, steps, state, y);
+            model.Run(x, steps, state, y, SequenceLayout.BatchFirst);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Equal(0, allocated);
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]

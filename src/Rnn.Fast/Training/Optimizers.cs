@@ -3,14 +3,24 @@ using System.Numerics;
 namespace Rnn.Fast.Training;
 
 /// <summary>Updates a model's parameters from their gradients (PyTorch semantics), then refreshes the model.</summary>
+/// <remarks>
+/// An update that would leave any weight or optimizer state NaN or infinite (a finite but huge gradient, an
+/// oversized learning rate) is rejected: <see cref="Step"/> restores the values and the state from before the
+/// update and returns false, so a model is never left with ±Inf weights. The snapshot this needs (one copy of the
+/// values and the optimizer state) is allocated at construction and refreshed on every step.
+/// </remarks>
 public abstract class Optimizer
 {
+    private readonly float[][] _valueBackup;
+    private readonly List<(float[] State, float[] Backup)> _state = [];
+
     /// <summary>Binds the optimizer to every parameter of <paramref name="model"/>.</summary>
     protected Optimizer(TrainableModel model, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
         LearningRate = learningRate;
+        _valueBackup = [.. model.Parameters.Select(p => new float[p.Values.Length])];
     }
 
     /// <summary>The model whose parameters are updated.</summary>
@@ -23,26 +33,100 @@ public abstract class Optimizer
         set => field = value > 0 && float.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be positive and finite.");
     }
 
-    /// <summary>Number of steps taken.</summary>
+    /// <summary>Number of steps taken (rejected updates do not count).</summary>
     public long StepCount { get; private set; }
 
-    /// <summary>One update of every parameter from its gradient; the gradients are left as they are.</summary>
-    public void Step()
+    /// <summary>
+    /// One update of every parameter from its gradient; the gradients are left as they are. Returns false, with the
+    /// values, the optimizer state and <see cref="StepCount"/> as they were, when the update would have made any of
+    /// them NaN or infinite.
+    /// </summary>
+    public bool Step()
     {
-        StepCount++;
         IReadOnlyList<Parameter> parameters = Model.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            parameters[p].Values.CopyTo(_valueBackup[p], 0);
+        }
+        foreach ((float[] state, float[] backup) in _state)
+        {
+            state.CopyTo(backup, 0);
+        }
+        StepCount++;
         for (int p = 0; p < parameters.Count; p++)
         {
             Update(p, parameters[p].Values, parameters[p].Gradients);
         }
-        Model.ParametersChanged();
+        if (AllFinite())
+        {
+            Model.ParametersChanged();
+            return true;
+        }
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            _valueBackup[p].CopyTo(parameters[p].Values, 0);
+        }
+        foreach ((float[] state, float[] backup) in _state)
+        {
+            backup.CopyTo(state, 0);
+        }
+        StepCount--;
+        return false;
+    }
+
+    private bool AllFinite()
+    {
+        IReadOnlyList<Parameter> parameters = Model.Parameters;
+        for (int p = 0; p < parameters.Count; p++)   // an index loop: foreach over the interface would allocate
+        {
+            if (!Finite(parameters[p].Values))
+            {
+                return false;
+            }
+        }
+        foreach ((float[] state, _) in _state)
+        {
+            if (!Finite(state))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // x − x is 0 for every finite x and NaN for ±Inf and NaN.
+    private static bool Finite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        Vector<float> bad = Vector<float>.Zero;
+        for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
+        {
+            var x = new Vector<float>(values[i..]);
+            bad |= ~Vector.Equals(x - x, Vector<float>.Zero).As<int, float>();
+        }
+        for (; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return false;
+            }
+        }
+        return Vector.EqualsAll(bad.As<float, int>(), Vector<int>.Zero);
     }
 
     /// <summary>Updates parameter number <paramref name="index"/> (packed values and gradients; padding stays zero).</summary>
     protected abstract void Update(int index, Span<float> values, ReadOnlySpan<float> gradients);
 
-    /// <summary>One zeroed state array per parameter, sized like its packed values.</summary>
-    protected float[][] StateArrays() => [.. Model.Parameters.Select(p => new float[p.Values.Length])];
+    /// <summary>One zeroed state array per parameter, sized like its packed values (snapshotted with the values on every step).</summary>
+    protected float[][] StateArrays()
+    {
+        float[][] arrays = [.. Model.Parameters.Select(p => new float[p.Values.Length])];
+        foreach (float[] array in arrays)
+        {
+            _state.Add((array, new float[array.Length]));
+        }
+        return arrays;
+    }
 
     /// <summary>Validates a coefficient in [0, 1) or similar ranges.</summary>
     protected static float InRange(float value, float low, float high, string name) =>

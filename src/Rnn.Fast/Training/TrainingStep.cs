@@ -74,8 +74,9 @@ internal sealed class TrainingStep
             float before = GradientClipping.ClipByGlobalNorm(Model.Parameters, max);
             clipped |= max / (before + 1e-6f) < 1f;
         }
-        Optimizer.Step();
-        return new TrainStepResult(loss, norm, clipped, Diverged: false);
+        // A rejected update (it would have made a weight non-finite) leaves the model as it was.
+        bool applied = Optimizer.Step();
+        return new TrainStepResult(loss, norm, clipped, Diverged: !applied);
     }
 
     /// <summary>The loss of a forward pass on <paramref name="workspace"/>, gradients untouched.</summary>
@@ -85,7 +86,8 @@ internal sealed class TrainingStep
         return ComputeLoss(outputs, targets, mask, _outputGradient.AsSpan(0, outputs.Length));
     }
 
-    private float ComputeLoss(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask, Span<float> dy) =>
+    /// <summary>The loss of <paramref name="outputs"/>; writes dL/dy into <paramref name="dy"/>.</summary>
+    public float ComputeLoss(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> mask, Span<float> dy) =>
         Loss == LossFunction.SoftmaxCrossEntropy
             ? Training.Loss.SoftmaxCrossEntropy(outputs, targets, mask, Model.OutputSize, dy)
             : Training.Loss.MeanSquaredError(outputs, targets, mask, Model.OutputSize, dy);
