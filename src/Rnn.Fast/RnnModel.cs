@@ -117,7 +117,8 @@ public sealed partial class RnnModel
     /// <param name="state">This model's state; updated.</param>
     /// <param name="output"><c>[B, O]</c>.</param>
     /// <exception cref="ArgumentException">Wrong lengths or a state of another model; nothing is changed.</exception>
-    /// <exception cref="InvalidOperationException">The model is bidirectional (it needs the whole sequence).</exception>
+    /// <exception cref="InvalidOperationException">The model is bidirectional (it needs the whole sequence), or another
+    /// thread is stepping the same state (see <see cref="RnnState"/>).</exception>
     public void Step(ReadOnlySpan<float> input, RnnState state, Span<float> output)
     {
         CheckState(state);
@@ -134,7 +135,15 @@ public sealed partial class RnnModel
         {
             ThrowHelper.WrongLength(nameof(output), (long)batch * OutputSize, output.Length, "batch", batch, "output size", OutputSize);
         }
-        _network.Step(input, state, output);
+        state.Enter();
+        try
+        {
+            _network.Step(input, state, output);
+        }
+        finally
+        {
+            state.Exit();
+        }
     }
 
     /// <summary>
@@ -191,7 +200,15 @@ public sealed partial class RnnModel
         {
             return;
         }
-        _network.Run(inputs, steps, state, outputs, batchFirst);
+        state.Enter();
+        try
+        {
+            _network.Run(inputs, steps, state, outputs, batchFirst);
+        }
+        finally
+        {
+            state.Exit();
+        }
     }
 
     private static void ThrowSequenceLength(string paramName, long expected, int actual, int steps, int batch, string width, int size, bool batchFirst)

@@ -9,14 +9,19 @@ namespace Rnn.Fast;
 /// model says otherwise).
 /// </summary>
 /// <remarks>
-/// Not thread-safe: one state belongs to one thread at a time. Two threads stepping the same state at once corrupt
-/// it (results are wrong and nothing is reported). Share the model, never a state: give each thread (or each audio
-/// stream) its own, or step many streams together with one batch state.
+/// Not thread-safe: one state belongs to one thread at a time. Share the model, never a state: give each thread
+/// (or each audio stream) its own, or step many streams together with one batch state. <see cref="RnnModel.Step"/>
+/// and <c>Run</c> mark the state busy while they run and throw <see cref="InvalidOperationException"/> when they
+/// find it busy, which catches two threads stepping one state at once as soon as their calls overlap; the mark is a
+/// plain field (an atomic one would cost a memory fence per step), so it is a detector, not a lock: a race can
+/// still slip through before it is caught, and <see cref="Reset"/>, <see cref="CopyFrom"/> and the
+/// <see cref="Hidden"/>/<see cref="Cell"/> spans are not checked at all.
 /// </remarks>
 public sealed class RnnState
 {
     private readonly LayerState[] _forward;
     private readonly LayerState[]? _reverse;
+    private bool _busy;   // set while Step or Run runs on this state
 
     internal RnnState(RnnModel model, int batch)
     {
@@ -36,6 +41,18 @@ public sealed class RnnState
     public int Batch { get; }
 
     internal SequenceScratch Scratch { get; }
+
+    /// <summary>Marks the state busy; throws if it already is (another thread is stepping it).</summary>
+    internal void Enter()
+    {
+        if (_busy)
+        {
+            ThrowHelper.StateInUse();
+        }
+        _busy = true;
+    }
+
+    internal void Exit() => _busy = false;
 
     internal LayerState Forward(int layer) => _forward[layer];
 

@@ -74,4 +74,59 @@ public sealed class ConcurrencyTests
         model.Run(x, 50, model.CreateState(3), second);
         Assert.Equal(first, second);
     }
+
+    [Fact]
+    public void Step_WhileAnotherThreadRunsTheSameState_IsRefusedAndChangesNothing()
+    {
+        // Thread A runs a long sequence on the state; thread B keeps stepping the same state meanwhile. Every call of
+        // B that overlaps A's Run must be refused (B gets CPU time during A's half-second call even on a busy machine),
+        // and a refused call must not touch the state: A's result equals a run on a private state.
+        RnnModel model = RnnModel.CreateLstm(4, 64, seed: 1);
+        const int steps = 300_000;
+        float[] x = NetworkCase.Uniform(new Random(2), steps * 4, 1f);
+        var expected = new float[steps * 64];
+        model.Run(x, steps, model.CreateState(), expected);
+
+        RnnState shared = model.CreateState();
+        var actual = new float[steps * 64];
+        int refused = 0, succeeded = 0;
+        bool done = false;
+        var runner = new Thread(() =>
+        {
+            model.Run(x, steps, shared, actual);
+            Volatile.Write(ref done, true);
+        });
+        var stepper = new Thread(() =>
+        {
+            var y = new float[64];
+            while (!Volatile.Read(ref done))
+            {
+                try
+                {
+                    model.Step(new float[4], shared, y);
+                    succeeded++;
+                }
+                catch (InvalidOperationException)
+                {
+                    refused++;
+                    Thread.Sleep(1);
+                }
+            }
+        });
+        runner.Start();
+        while (!runner.IsAlive && !Volatile.Read(ref done))
+        {
+            Thread.Yield();
+        }
+        stepper.Start();
+        runner.Join();
+        stepper.Join();
+        Assert.True(refused > 0, "a Step on a state another thread was running was not refused");
+        // A step that got in before Run started (or after it ended) is legitimate and changes the result;
+        // when none did, the refused ones must have left A's run exactly as on a private state.
+        if (succeeded == 0)
+        {
+            Assert.Equal(expected[^64..], actual[^64..]);
+        }
+    }
 }

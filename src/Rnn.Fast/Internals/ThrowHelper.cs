@@ -36,6 +36,12 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void StateInUse() =>
+        throw new InvalidOperationException(
+            "This RnnState is being stepped by another call at the same time (two threads sharing one state). Give each thread its own state.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void StepOnBidirectional() =>
         throw new InvalidOperationException("A bidirectional model needs the whole sequence: use Run.");
 

@@ -60,6 +60,7 @@ internal static class Recurrence
 
         int gw = layer.GateWidth;
         int rows = steps * batch;
+        CellKernel cells = batch >= 2 ? kernel.StreamCells : kernel.Cells;
         kernel.Products.MultiplyRows(x, rows, xStride, layer.Wx, layer.Bias, buffers.Pre[..(rows * gw)]);
         bool keep = !buffers.Gates.IsEmpty;
         for (int i = 0; i < steps; i++)
@@ -74,13 +75,13 @@ internal static class Recurrence
             {
                 case CellType.Lstm:
                     ReadOnlySpan<float> cPrev = i == 0 ? buffers.C0 : buffers.Cells.Slice(previous * buffers.CellStepStride, block);
-                    kernel.Cells.LstmSteps(pre, hPrev, cPrev, layer.Wh, batch, buffers.Cells.Slice(t * buffers.CellStepStride, block), hNext, gates);
+                    cells.LstmSteps(pre, hPrev, cPrev, layer.Wh, batch, buffers.Cells.Slice(t * buffers.CellStepStride, block), hNext, gates);
                     break;
                 case CellType.Gru:
-                    kernel.Cells.GruSteps(pre, hPrev, layer.Wh, layer.BiasHn, batch, hNext, gates);
+                    cells.GruSteps(pre, hPrev, layer.Wh, layer.BiasHn, batch, hNext, gates);
                     break;
                 default:
-                    kernel.Cells.ElmanSteps(layer.Nonlinearity, pre, hPrev, layer.Wh, batch, hNext);
+                    cells.ElmanSteps(layer.Nonlinearity, pre, hPrev, layer.Wh, batch, hNext);
                     break;
             }
         }

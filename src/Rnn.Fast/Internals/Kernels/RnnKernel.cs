@@ -12,7 +12,8 @@ namespace Rnn.Fast.Internals;
 /// <see cref="CellKernel"/>'s <c>…Steps</c> ops for its tile shapes, and a GEMM-class product family implements
 /// <see cref="ProductKernel"/>.
 /// </remarks>
-internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel products, ElementwiseKernel elementwise)
+internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel products, ElementwiseKernel elementwise,
+    CellKernel? streamCells = null)
 {
     /// <summary>Registry name: the ISA (<c>Avx512</c>, <c>Avx2Fma</c>, <c>Vector128</c>, <c>Scalar</c>).</summary>
     public string Name { get; } = name;
@@ -20,7 +21,12 @@ internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel pro
     /// <summary>Hidden units per block (floats per register).</summary>
     public int Lanes => Cells.Lanes;
 
+    /// <summary>The cell family for one stream (streaming steps, batch-1 sequences).</summary>
     public CellKernel Cells { get; } = cells;
+
+    /// <summary>The cell family for steps of two or more streams together (batched sequences, batch states, training).</summary>
+    public CellKernel StreamCells { get; } = streamCells ?? cells;
+
     public ProductKernel Products { get; } = products;
     public ElementwiseKernel Elementwise { get; } = elementwise;
 
