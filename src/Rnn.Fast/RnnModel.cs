@@ -155,8 +155,8 @@ public sealed partial class RnnModel
     /// The sequence runs in chunks of up to 64 rows (steps × streams): per chunk and layer, <c>W_ih x + b</c> of
     /// all rows is one blocked matrix product, then the recurrence adds only <c>W_hh h</c>, all streams of a step
     /// together. A unidirectional run allocates nothing (the scratch is the state's). A bidirectional run keeps each
-    /// layer's whole output, <c>2 × T·B·2H</c> floats (rounded up to whole vectors), rented from
-    /// <see cref="System.Buffers.ArrayPool{T}"/> for the call; its reverse direction's final state is its state after
+    /// layer's whole output, <c>2 × T·B·2H</c> floats (2H rounded up to whole vectors), allocated for the
+    /// call; its reverse direction's final state is its state after
     /// step 0, as PyTorch's <c>h_n</c>.
     /// </remarks>
     /// <param name="inputs"><c>[T, B, I]</c>.</param>

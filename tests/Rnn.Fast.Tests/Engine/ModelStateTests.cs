@@ -76,4 +76,23 @@ public sealed class ModelStateTests
         Assert.Contains("8589934588", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("-", e.Message.Split('(')[0], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Run_BidirectionalLongSequence_MemoryIsTwoJoinedOutputsNotTheWholeGateSequence()
+    {
+        // Issue: a bidirectional run over a long input once held every step's gates of both directions at once.
+        // Now each direction runs in chunks and only each layer's joined output [T·B, 2H rounded up] is kept, twice.
+        RnnModel model = RnnModel.Create([LayerWeights.Random(CellType.Lstm, 1, 8, new Random(1))],
+            options: new RnnModelOptions { ReverseLayers = [LayerWeights.Random(CellType.Lstm, 1, 8, new Random(2))] });
+        const int steps = 200_000;
+        var x = new float[steps];
+        var y = new float[steps * 16];
+        RnnState state = model.CreateState();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.Run(x, steps, state, y);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int lanes = model.Kernel switch { "Avx512" => 16, "Avx2Fma" => 8, "Vector128" => 4, _ => 1 };
+        long joined = (long)steps * ((16 + lanes - 1) / lanes * lanes) * sizeof(float);
+        Assert.True(allocated <= 2 * joined * 1.05 + 4096, $"allocated {allocated} bytes for two joined outputs of {joined} bytes");
+    }
 }

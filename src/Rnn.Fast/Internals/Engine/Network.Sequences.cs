@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Rnn.Fast.Internals;
 
 internal sealed partial class Network
@@ -55,60 +53,47 @@ internal sealed partial class Network
     }
 
     // Each layer needs both directions' h at every step before the next layer (or the head) can run, so a layer's
-    // whole output [T, B, 2H] is kept (rented for the call); each direction itself runs in chunks of the state's
-    // scratch, the reverse one from the end. Memory beyond the state: two [T·B, 2H rounded up] buffers, plus one
-    // [T·B, I] copy for batch-first inputs.
+    // whole output [T, B, 2H] is kept; each direction itself runs in chunks of the state's scratch, the reverse one
+    // from the end. Memory beyond the state: two [T·B, 2H rounded up] buffers, plus one [T·B, I] copy for batch-first
+    // inputs, allocated at their exact size for the call (a pool would round them up to a power of two).
     private void RunBidirectional(ReadOnlySpan<float> inputs, int steps, RnnState state, Span<float> outputs, bool batchFirst)
     {
         int batch = state.Batch;
         int rows = steps * batch;
-        ArrayPool<float> pool = ArrayPool<float>.Shared;
-        float[]? gathered = batchFirst ? pool.Rent(rows * InputSize) : null;
-        float[] current = pool.Rent(rows * MaxRowWidth);
-        float[] next = pool.Rent(rows * MaxRowWidth);
-        try
+        float[]? gathered = batchFirst ? GC.AllocateUninitializedArray<float>(checked(rows * InputSize)) : null;
+        float[] current = GC.AllocateUninitializedArray<float>(checked(rows * MaxRowWidth));
+        float[] next = GC.AllocateUninitializedArray<float>(checked(rows * MaxRowWidth));
+        ReadOnlySpan<float> modelInputs = gathered is null ? inputs : Gather(inputs, steps, batch, InputSize, 0, steps, gathered);
+        ReadOnlySpan<float> x = modelInputs;
+        int xStride = InputSize;
+        for (int l = 0; l < Layers.Length; l++)
         {
-            ReadOnlySpan<float> modelInputs = gathered is null ? inputs : Gather(inputs, steps, batch, InputSize, 0, steps, gathered);
-            ReadOnlySpan<float> x = modelInputs;
-            int xStride = InputSize;
-            for (int l = 0; l < Layers.Length; l++)
+            int stride = OutputStride(l);
+            Span<float> joined = next.AsSpan(0, rows * stride);
+            joined.Clear();
+            RunDirection(Layers[l], state.Forward(l), x, xStride, steps, state, joined, stride, 0, reverseTime: false);
+            RunDirection(Reverse![l], state.ReverseOf(l), x, xStride, steps, state, joined, stride, Layers[l].HiddenSize, reverseTime: true);
+            (current, next) = (next, current);
+            x = current.AsSpan(0, rows * stride);
+            xStride = stride;
+        }
+        if (batchFirst)
+        {
+            // Outputs are made time-major chunk by chunk in the scratch, then scattered.
+            SequenceScratch scratch = state.Scratch;
+            for (int t0 = 0; t0 < steps; t0 += scratch.ChunkSteps)
             {
-                int stride = OutputStride(l);
-                Span<float> joined = next.AsSpan(0, rows * stride);
-                joined.Clear();
-                RunDirection(Layers[l], state.Forward(l), x, xStride, steps, state, joined, stride, 0, reverseTime: false);
-                RunDirection(Reverse![l], state.ReverseOf(l), x, xStride, steps, state, joined, stride, Layers[l].HiddenSize, reverseTime: true);
-                (current, next) = (next, current);
-                x = current.AsSpan(0, rows * stride);
-                xStride = stride;
-            }
-            if (batchFirst)
-            {
-                // Outputs are made time-major chunk by chunk in the scratch, then scattered.
-                SequenceScratch scratch = state.Scratch;
-                for (int t0 = 0; t0 < steps; t0 += scratch.ChunkSteps)
-                {
-                    int chunk = Math.Min(scratch.ChunkSteps, steps - t0);
-                    int chunkRows = chunk * batch;
-                    Span<float> chunkOutputs = scratch.Outputs.AsSpan(0, chunkRows * OutputSize);
-                    OutputStage.Write(Kernel, Head, Skip, x.Slice(t0 * batch * xStride, chunkRows * xStride), xStride,
-                        modelInputs.Slice(t0 * batch * InputSize, chunkRows * InputSize), InputSize, chunkRows, chunkOutputs);
-                    Scatter(chunkOutputs, steps, batch, OutputSize, t0, chunk, outputs);
-                }
-            }
-            else
-            {
-                OutputStage.Write(Kernel, Head, Skip, x, xStride, modelInputs, InputSize, rows, outputs);
+                int chunk = Math.Min(scratch.ChunkSteps, steps - t0);
+                int chunkRows = chunk * batch;
+                Span<float> chunkOutputs = scratch.Outputs.AsSpan(0, chunkRows * OutputSize);
+                OutputStage.Write(Kernel, Head, Skip, x.Slice(t0 * batch * xStride, chunkRows * xStride), xStride,
+                    modelInputs.Slice(t0 * batch * InputSize, chunkRows * InputSize), InputSize, chunkRows, chunkOutputs);
+                Scatter(chunkOutputs, steps, batch, OutputSize, t0, chunk, outputs);
             }
         }
-        finally
+        else
         {
-            pool.Return(current);
-            pool.Return(next);
-            if (gathered is not null)
-            {
-                pool.Return(gathered);
-            }
+            OutputStage.Write(Kernel, Head, Skip, x, xStride, modelInputs, InputSize, rows, outputs);
         }
     }
 
