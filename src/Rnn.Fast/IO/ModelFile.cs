@@ -31,14 +31,26 @@ public static class ModelFile
     /// <param name="path">The model file.</param>
     /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
     /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
-    /// <exception cref="ArgumentException">The extension is none of the above.</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
-    public static RnnModel Load(string path, ModelLoadOptions? options = null)
+    /// <exception cref="ArgumentException">The extension is none of the above, or the kernel is unknown or unsupported here.</exception>
+    /// <exception cref="IOException">The file cannot be read, or is not a regular file (a directory, device or FIFO is
+    /// refused before it is opened).</exception>
+    public static RnnModel Load(string path, ModelLoadOptions? options = null) => Load(path, options, out _);
+
+    /// <summary>Loads a model as <see cref="Load(string, ModelLoadOptions?)"/> does, and says what the file held beside the
+    /// weights and what had to be assumed.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <param name="details">The sample rate the file names, and whether the Elman nonlinearity was assumed.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="ArgumentException">The extension is none of the above, or the kernel is unknown or unsupported here.</exception>
+    /// <exception cref="IOException">The file cannot be read, or is not a regular file.</exception>
+    public static RnnModel Load(string path, ModelLoadOptions? options, out ModelFileDetails details)
     {
         ArgumentNullException.ThrowIfNull(path);
         ModelFileFormat format = FormatOf(path);
-        byte[] content = File.ReadAllBytes(path);
-        return Load(content, format, Path.GetFileName(path), options);
+        CheckKernel(options);
+        byte[] content = RegularFile.ReadAllBytes(path);
+        return Load(content, format, Path.GetFileName(path), options, out details);
     }
 
     /// <summary>Loads a model from bytes already in memory.</summary>
@@ -47,9 +59,23 @@ public static class ModelFile
     /// <param name="name">A name for messages (e.g. the file name).</param>
     /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
     /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
-    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options = null)
+    /// <exception cref="ArgumentException">The kernel is unknown or unsupported here.</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options = null) =>
+        Load(content, format, name, options, out _);
+
+    /// <summary>Loads a model from bytes already in memory, and says what the file held beside the weights.</summary>
+    /// <param name="content">The whole file.</param>
+    /// <param name="format">Its format.</param>
+    /// <param name="name">A name for messages (e.g. the file name).</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <param name="details">The sample rate the file names, and whether the Elman nonlinearity was assumed.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="ArgumentException">The kernel is unknown or unsupported here.</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options,
+        out ModelFileDetails details)
     {
         ArgumentNullException.ThrowIfNull(name);
+        CheckKernel(options);
         ModelDescription description = format switch
         {
             ModelFileFormat.Safetensors => StateDictMapper.Map(SafetensorsReader.Read(content.Span, name), options),
@@ -69,7 +95,21 @@ public static class ModelFile
                 description.Skip = skip;
             }
         }
-        return ModelAssembler.Build(description, options);
+        RnnModel model = ModelAssembler.Build(description, options);
+        details = new ModelFileDetails(name, format, description.SampleRate, description.NonlinearityAssumed);
+        return model;
+    }
+
+    /// <summary>A kernel named in the options is the caller's argument, not the file's content: checked first, reported as such.</summary>
+    private static void CheckKernel(ModelLoadOptions? options)
+    {
+        if (options?.Kernel is not { } kernel || RnnKernels.Available.Contains(kernel, StringComparer.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        throw new ArgumentException(RnnKernels.All.Contains(kernel, StringComparer.OrdinalIgnoreCase)
+            ? $"Kernel '{kernel}' is not supported on this machine; available here: {string.Join(", ", RnnKernels.Available)}."
+            : $"Unknown kernel '{kernel}'; available here: {string.Join(", ", RnnKernels.Available)}.", nameof(options));
     }
 
     /// <summary>The format a path's extension names.</summary>
