@@ -134,6 +134,7 @@ public static class ModelFile
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="path">Destination; replaced if it exists.</param>
+    /// <exception cref="IOException">The file cannot be written; the message names <paramref name="path"/>.</exception>
     public static void SaveSafetensors(RnnModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -148,9 +149,21 @@ public static class ModelFile
             }
             File.Move(temporary, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Name the file the caller asked for, not the hidden temporary one.
+            throw new IOException($"{path}: cannot write: {e.Message.Replace(temporary, path, StringComparison.Ordinal)}", e);
+        }
         finally
         {
-            File.Delete(temporary);
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The folder is missing or unwritable: no temporary file was made.
+            }
         }
     }
 

@@ -168,4 +168,15 @@ public sealed class ModelFileReliabilityTests : IDisposable
         Assert.Equal(240, back.Layers[0].ParameterCount);
         Assert.Equal(8, back.Head.ParameterCount);
     }
+
+    // ---- 16: write errors name the destination, not the temporary file ----
+
+    [Fact]
+    public void SaveSafetensors_FolderMissing_ErrorNamesThePathNotTheTemporaryFile()
+    {
+        string path = PathOf("gone/m.safetensors");
+        var e = Assert.Throws<IOException>(() => ModelFile.SaveSafetensors(RnnModel.CreateLstm(1, 2, seed: 1), path));
+        Assert.StartsWith(path + ": cannot write", e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+    }
 }
