@@ -36,7 +36,7 @@ internal static class CommandLine
         {
             foreach (ParseError error in parse.Errors)
             {
-                Terminal.Error(error.Message);
+                Terminal.Error(Plain(error.Message));
             }
             Terminal.ErrorWriter.WriteLine($"See 'rnnfast {string.Join(' ', CommandPath(parse))} --help'.".Replace("  ", " ", StringComparison.Ordinal));
             return ExitCodes.Usage;
@@ -67,6 +67,22 @@ internal static class CommandLine
             }
             return ExitCodes.Failure;
         }
+    }
+
+    /// <summary>A parse error without .NET type names: "as expected type 'System.Nullable`1[System.Int32]'" reads "as a whole number".</summary>
+    internal static string Plain(string message)
+    {
+        int at = message.IndexOf(" as expected type '", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return message;
+        }
+        string type = message[(at + " as expected type '".Length)..];
+        string kind = type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "the expected kind of value";
+        return message[..at] + $"; expected {kind} in range.";
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parse)

@@ -71,7 +71,7 @@ internal static class SignalFile
         string? folder = Path.GetDirectoryName(destination);
         if (folder is null || !Directory.Exists(folder))
         {
-            throw new IOException($"{path}: the folder {folder} does not exist.");
+            throw new IOException(File.Exists(folder) ? $"{path}: {folder} is a file, not a folder." : $"{path}: the folder {folder} does not exist.");
         }
         return destination;
     }
@@ -85,7 +85,10 @@ internal static class SignalFile
     {
         CheckWritable(path);
         string destination = Canonical(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}.{Guid.NewGuid():N}.tmp");
+        // Named after the output so a file left by a killed process explains itself, but short enough that an output
+        // name near the 255-byte limit still leaves room.
+        string stem = Path.GetFileName(destination);
+        string temporary = Path.Combine(Path.GetDirectoryName(destination)!, $".{stem[..Math.Min(stem.Length, 160)]}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))

@@ -450,6 +450,35 @@ public sealed class CliReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void Run_UnparsableNumbers_UsageErrorWithoutDotNetTypeNames()
+    {
+        foreach (string[] args in new[]
+        {
+            new[] { "run", "--model", Nam, "--input", NamInput, "--output", "y.wav", "--sample-rate", "abc" },
+            ["run", "--model", Nam, "--input", NamInput, "--output", "y.wav", "--sample-rate", "99999999999"],
+            ["demo", "--seed", "x"],
+        })
+        {
+            var result = Rnnfast(args);
+            AssertCleanError(result, 2, args[^1], "expected a whole number");
+            Assert.DoesNotContain("System.", result.Error);
+        }
+    }
+
+    [Fact]
+    public void Run_OutputUnderAFileOrWithALongName_ClearErrorOrWritten()
+    {
+        string model = WriteModel(RnnModel.CreateLstm(1, 4, outputSize: 1, seed: 1));
+        SignalFile.Write(PathOf("x.npy"), Ramp(5, 1), WavFormat.Float32(1));
+        AssertCleanError(Rnnfast("run", "--model", model, "--input", PathOf("x.npy"), "--output", PathOf("x.npy/y.npy")), 1, "x.npy is a file, not a folder");
+        // 250 characters: a legal name, which the temporary file beside it must not push past the limit.
+        string longName = new string('a', 246) + ".npy";
+        var result = Rnnfast("run", "--model", model, "--input", PathOf("x.npy"), "--output", PathOf(longName));
+        Assert.True(result.Code == 0, result.Error);
+        Assert.Equal([longName, "m.safetensors", "x.npy"], FilesLeft());
+    }
+
+    [Fact]
     public void Messages_Of_DropsParameterNameDecorations()
     {
         var e = Assert.Throws<ArgumentException>(() => ModelFile.FormatOf("model.txt"));
