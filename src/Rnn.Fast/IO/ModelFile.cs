@@ -12,18 +12,22 @@ namespace Rnn.Fast.IO;
 /// 3 GRU, 4 LSTM. Dtypes F32, F16, BF16 and F64 (converted to float32). What the tensors cannot say comes from
 /// <c>__metadata__</c> (overridden by <see cref="ModelLoadOptions"/>):</para>
 /// <list type="bullet">
-/// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c> (default), <c>relu</c>, <c>sigmoid</c> or <c>identity</c>;
-/// one name, or comma-separated names per layer.</item>
+/// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>identity</c>; one name, or
+/// comma-separated names per layer. A plain PyTorch state_dict has no such entry and cannot tell <c>nn.RNN(nonlinearity='relu')</c>
+/// from tanh: tanh (PyTorch's default) is then used and <see cref="ModelFileDetails.NonlinearityAssumed"/> says so.</item>
 /// <item><c>rnnfast.head_activation</c>: <c>identity</c> (default), <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>softmax</c>.</item>
 /// <item><c>rnnfast.skip</c>: a non-negative integer S; the output adds the first S input channels (default 0).</item>
 /// </list>
 /// <para>Initial states, an Rnn.Fast extension, are the tensors <c>{p}h0_l{k} [H]</c> and <c>{p}c0_l{k} [H]</c>
 /// (LSTM layers only). Any other tensor is an error.</para>
-/// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head.</para>
+/// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head; its
+/// <c>sample_rate</c> is reported in <see cref="ModelFileDetails.SampleRate"/>.</para>
 /// <para><b>.json</b>: <c>model_data</c> (unit_type, input_size, hidden_size, num_layers, output_size, skip,
 /// bias_fl) and <c>state_dict</c> (nested arrays, names as for safetensors); output <c>lin(h) + x[:skip]</c>.</para>
 /// <para>Files are untrusted input: every problem with their content throws <see cref="ModelFormatException"/>
-/// naming the file, the tensor or field, and the problem; nothing is allocated on a size the file only claims.</para>
+/// naming the file, the tensor or field, and the problem; nothing is allocated on a size the file only claims. Paths that
+/// are not regular files (directories, devices such as <c>/dev/zero</c>, FIFOs) are refused with an <see cref="IOException"/>
+/// before they are opened, and a file is never read past its real length.</para>
 /// </remarks>
 public static class ModelFile
 {
