@@ -479,6 +479,17 @@ public sealed class CliReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void CommandLine_StdoutRedirected_SpectreDoesNotWrapAt80Columns()
+    {
+        if (!Console.IsOutputRedirected)
+        {
+            return; // only meaningful where the test host pipes stdout, as CI does
+        }
+        Assert.Equal(0, Rnnfast("info", "--model", Nam).Code);
+        Assert.Equal(Terminal.UnwrappedWidth, Spectre.Console.AnsiConsole.Profile.Width);
+    }
+
+    [Fact]
     public void Messages_Of_DropsParameterNameDecorations()
     {
         var e = Assert.Throws<ArgumentException>(() => ModelFile.FormatOf("model.txt"));
