@@ -9,7 +9,14 @@ namespace Rnn.Fast.Cli;
 /// </summary>
 internal static class CsvFile
 {
-    public static Signal Read(string path) => Read(File.ReadAllText(path), Path.GetFileName(path));
+    public static Signal Read(string path) => Read(Rnn.Fast.IO.RegularFile.ReadAllBytes(path), Path.GetFileName(path));
+
+    /// <summary>Reads UTF-8 text, with or without a byte order mark.</summary>
+    public static Signal Read(byte[] file, string name)
+    {
+        ReadOnlySpan<byte> text = file.AsSpan().StartsWith("\uFEFF"u8) ? file.AsSpan(3) : file;
+        return Read(Encoding.UTF8.GetString(text), name);
+    }
 
     public static Signal Read(string text, string name)
     {
@@ -39,7 +46,8 @@ internal static class CsvFile
             {
                 if (!float.TryParse(cell.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
                 {
-                    throw new SignalFormatException($"{name}: line {lineNumber}: '{cell.Trim()}' is not a number.");
+                    string shown = string.Concat(cell.Trim().Take(40).Select(c => char.IsControl(c) ? '?' : c));
+                    throw new SignalFormatException($"{name}: line {lineNumber}: '{shown}' is not a number.");
                 }
                 values.Add(value);
             }

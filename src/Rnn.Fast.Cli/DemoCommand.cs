@@ -48,6 +48,10 @@ internal static class DemoCommand
         {
             string? chosenKernel = parse.GetValue(kernel);
             int chosenSeed = parse.GetValue(seed);
+            if (!ExperimentRunner.TryCreateFolder(parse.GetValue(output)!))
+            {
+                return ExitCodes.Failure;
+            }
             return ExperimentRunner.Run(ExperimentRunner.All, rows => KernelDemo.Run(chosenKernel, chosenSeed, rows),
                 parse.GetValue(output)!, parse.GetValue(full), chosenSeed, chosenKernel);
         });
@@ -59,8 +63,9 @@ internal static class DemoCommand
         foreach (Experiment experiment in ExperimentRunner.All)
         {
             var sub = new Command(experiment.Name, experiment.Description);
-            sub.SetAction(parse => ExperimentRunner.Run([experiment], kernelDemo: null, parse.GetValue(output)!, parse.GetValue(full),
-                parse.GetValue(seed), parse.GetValue(kernel)));
+            sub.SetAction(parse => ExperimentRunner.TryCreateFolder(parse.GetValue(output)!)
+                ? ExperimentRunner.Run([experiment], kernelDemo: null, parse.GetValue(output)!, parse.GetValue(full), parse.GetValue(seed), parse.GetValue(kernel))
+                : ExitCodes.Failure);
             command.Subcommands.Add(sub);
         }
         return command;

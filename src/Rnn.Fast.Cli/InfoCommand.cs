@@ -11,56 +11,77 @@ internal static class InfoCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam or .json.", Required = true, HelpName = "FILE" };
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to report instead of the default.", HelpName = "NAME" };
-        var command = new Command("info", "Show a model file's architecture, sizes, parameter count and the kernel that would run it.") { model, kernel };
-        command.SetAction(parse => Execute(parse.GetValue(model)!.FullName, parse.GetValue(kernel)));
+        Option<string?> nonlinearity = RunCommand.NonlinearityOption();
+        var command = new Command("info", "Show a model file's architecture, sizes, parameter count and the kernel that would run it.") { model, kernel, nonlinearity };
+        command.SetAction(parse => Execute(parse.GetValue(model)!.FullName, parse.GetValue(kernel), parse.GetValue(nonlinearity)));
         return command;
     }
 
-    public static int Execute(string modelPath, string? kernel = null)
+    /// <summary>Runs the command: 0, 1 for a file that cannot be loaded, 2 for a bad argument (reported on stderr).</summary>
+    public static int Execute(string modelPath, string? kernel = null, string? nonlinearity = null)
     {
         RnnModel model;
+        ModelFileDetails details;
         try
         {
-            model = ModelFile.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
+            model = RunCommand.LoadModel(modelPath, RunCommand.LoadOptions(modelPath, kernel, nonlinearity), out details);
         }
-        catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is UsageException || Messages.IsRuntimeError(e))
         {
-            AnsiConsole.MarkupLine($"[red]Error:[/] {Markup.Escape(e.Message)}");
-            return 1;
+            return Messages.Report(e);
         }
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({ModelFile.FormatOf(modelPath)})");
+        IAnsiConsole console = Terminal.Out;
+        console.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({details.Format})");
         var table = new Table().AddColumn("Layer").AddColumn("Cell").AddColumn(new TableColumn("Inputs").RightAligned())
-            .AddColumn(new TableColumn("Hidden").RightAligned()).AddColumn(new TableColumn("Parameters").RightAligned());
+            .AddColumn(new TableColumn("Hidden").RightAligned()).AddColumn(new TableColumn("Bias")).AddColumn(new TableColumn("Parameters").RightAligned());
+        // Counted as PyTorch counts them (a layer or head without bias has no bias parameters).
+        long parameters = 0;
+        void AddLayer(string label, LayerWeights layer)
+        {
+            string cell = layer.Cell == CellType.Elman
+                ? $"Elman ({layer.Nonlinearity.ToString().ToLowerInvariant()}{(details.NonlinearityAssumed ? ", assumed" : "")})"
+                : layer.Cell.ToString().ToUpperInvariant();
+            string bias = (layer.HasBiasIh, layer.HasBiasHh) switch { (true, true) => "yes", (false, false) => "no", (true, false) => "ih only", _ => "hh only" };
+            table.AddRow(label, cell, $"{layer.InputSize}", $"{layer.HiddenSize}", bias, $"{layer.ParameterCount:N0}");
+            parameters += layer.ParameterCount;
+        }
         for (int l = 0; l < model.Layers.Count; l++)
         {
-            LayerWeights layer = model.Layers[l];
-            string cell = layer.Cell == CellType.Elman ? $"Elman ({layer.Nonlinearity.ToString().ToLowerInvariant()})" : layer.Cell.ToString().ToUpperInvariant();
-            table.AddRow($"{l}", cell, $"{layer.InputSize}", $"{layer.HiddenSize}", $"{layer.ParameterCount:N0}");
+            AddLayer($"{l}", model.Layers[l]);
             if (model.Options.ReverseLayers?[l] is { } reverse)
             {
-                table.AddRow($"{l} reverse", cell, $"{reverse.InputSize}", $"{reverse.HiddenSize}", $"{reverse.ParameterCount:N0}");
+                AddLayer($"{l} reverse", reverse);
             }
         }
         if (model.Head is { } head)
         {
             table.AddRow("head", $"Linear ({head.Activation.ToString().ToLowerInvariant()})", $"{head.InputSize}", $"{head.OutputSize} out",
-                $"{(long)head.OutputSize * (head.InputSize + 1):N0}");
+                head.HasBias ? "yes" : "no", $"{head.ParameterCount:N0}");
+            parameters += head.ParameterCount;
         }
-        AnsiConsole.Write(table);
+        console.Write(table);
+        if (details.NonlinearityAssumed)
+        {
+            console.MarkupLine("Nonlinearity: tanh [bold](assumed)[/]: the file does not say; use --nonlinearity to choose.");
+        }
         if (model.Options.Skip > 0)
         {
-            AnsiConsole.MarkupLine($"Residual: the first {model.Options.Skip} input channel(s) are added to the output.");
+            console.MarkupLine($"Residual: the first {model.Options.Skip} input channel(s) are added to the output.");
         }
         if (model.Options.InitialHidden is not null || model.Options.InitialCell is not null)
         {
-            AnsiConsole.MarkupLine("Initial state: from the file (not zero).");
+            console.MarkupLine("Initial state: from the file (not zero).");
         }
         if (model.IsBidirectional)
         {
-            AnsiConsole.MarkupLine("Bidirectional: runs whole sequences only.");
+            console.MarkupLine("Bidirectional: runs whole sequences only.");
         }
-        AnsiConsole.MarkupLine($"Input size {model.InputSize}, output size {model.OutputSize}, [bold]{model.ParameterCount:N0}[/] parameters.");
-        AnsiConsole.MarkupLine($"Kernel: [bold]{Markup.Escape(model.Kernel)}[/] (available here: {Markup.Escape(string.Join(", ", RnnKernels.Available))}).");
-        return 0;
+        if (details.SampleRate is { } rate)
+        {
+            console.MarkupLine($"Sample rate: {rate:0.###} Hz (trained at; a WAV input must match).");
+        }
+        console.MarkupLine($"Input size {model.InputSize}, output size {model.OutputSize}, [bold]{parameters:N0}[/] parameters.");
+        console.MarkupLine($"Kernel: [bold]{Markup.Escape(model.Kernel)}[/] (available here: {Markup.Escape(string.Join(", ", RnnKernels.Available))}).");
+        return ExitCodes.Success;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Rnn.Fast.IO;
 
 namespace Rnn.Fast.Cli;
 
@@ -20,10 +21,10 @@ internal static partial class NpyFile
     [GeneratedRegex(@"'fortran_order'\s*:\s*(?<order>True|False)")]
     private static partial Regex FortranOrder();
 
-    [GeneratedRegex(@"'shape'\s*:\s*\((?<shape>[0-9,\s]*)\)")]
+    [GeneratedRegex(@"'shape'\s*:\s*\((?<shape>[^)]*)\)")]
     private static partial Regex Shape();
 
-    public static Signal Read(string path) => Read(File.ReadAllBytes(path), Path.GetFileName(path));
+    public static Signal Read(string path) => Read(RegularFile.ReadAllBytes(path), Path.GetFileName(path));
 
     public static Signal Read(byte[] file, string name)
     {
@@ -48,7 +49,8 @@ internal static partial class NpyFile
         Match shapeMatch = Shape().Match(header);
         if (!descr.Success || !order.Success || !shapeMatch.Success)
         {
-            throw new SignalFormatException($"{name}: the header lacks descr, fortran_order or shape: {header.Trim()}");
+            string missing = !descr.Success ? "descr" : !order.Success ? "fortran_order" : "shape";
+            throw new SignalFormatException($"{name}: the header has no readable '{missing}': {Printable(header.Trim())}");
         }
         if (order.Groups["order"].Value == "True")
         {
@@ -63,26 +65,41 @@ internal static partial class NpyFile
             ">f8" => (8, true),
             _ => throw new SignalFormatException($"{name}: dtype '{type}' is not supported; use float32 or float64."),
         };
-        int[] shape;
-        try
+        string shapeText = Printable(shapeMatch.Groups["shape"].Value.Trim());
+        string[] dims = shapeMatch.Groups["shape"].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (dims.Length is < 1 or > 3)
         {
-            shape = [.. shapeMatch.Groups["shape"].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
+            throw new SignalFormatException($"{name}: shape ({shapeText}) is not [T], [T, I] or [T, B, I].");
         }
-        catch (OverflowException)
+        var shape = new int[dims.Length];
+        for (int d = 0; d < dims.Length; d++)
         {
-            throw new SignalFormatException($"{name}: a dimension of the shape is too large.");
+            if (!int.TryParse(dims[d], NumberStyles.None, CultureInfo.InvariantCulture, out shape[d]))
+            {
+                throw new SignalFormatException(dims[d].All(char.IsAsciiDigit)
+                    ? $"{name}: dimension {d} of shape ({shapeText}) is too large (at most {int.MaxValue})."
+                    : $"{name}: dimension {d} of shape ({shapeText}) is '{Printable(dims[d])}', not a non-negative integer.");
+            }
         }
-        if (shape.Length is < 1 or > 3)
+        // Steps may be 0 (an empty sequence); a stream or channel axis of 0 is a sequence of nothing that could still
+        // claim any number of steps without a byte of data.
+        string[] axes = shape.Length == 3 ? ["steps", "batch", "channels"] : ["steps", "channels"];
+        for (int d = 1; d < shape.Length; d++)
         {
-            throw new SignalFormatException($"{name}: shape ({string.Join(", ", shape)}) is not [T], [T, I] or [T, B, I].");
+            if (shape[d] == 0)
+            {
+                throw new SignalFormatException($"{name}: shape ({shapeText}) has {axes[d]} (axis {d}) 0; every step needs at least one value.");
+            }
         }
-        long count = shape.Aggregate(1L, (a, d) => a * d);
+        // Three int dimensions can overflow a long; the data size is checked against the bytes the file really has
+        // before anything is allocated on it.
+        Int128 needed = shape.Aggregate((Int128)1, (a, d) => a * d) * size;
         long available = file.Length - headerStart - headerLength;
-        if (count * size != available)
+        if (needed != available)
         {
-            throw new SignalFormatException($"{name}: shape ({string.Join(", ", shape)}) needs {count * size} data bytes but the file has {available}.");
+            throw new SignalFormatException($"{name}: shape ({shapeText}) needs {needed} data bytes but the file has {available}.");
         }
+        long count = (long)(needed / size);
         var data = new float[count];
         ReadOnlySpan<byte> bytes = file.AsSpan((int)(headerStart + headerLength));
         for (int i = 0; i < data.Length; i++)
@@ -102,6 +119,13 @@ internal static partial class NpyFile
             2 => new Signal(data, shape[0], 1, shape[1]) { Rank = 2 },
             _ => new Signal(data, shape[0], shape[1], shape[2]) { Rank = 3 },
         };
+    }
+
+    /// <summary>Header text fit for a one-line message: control characters shown as '?', and at most 200 characters.</summary>
+    private static string Printable(string text)
+    {
+        string clean = string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
+        return clean.Length <= 200 ? clean : clean[..200] + "...";
     }
 
     /// <summary>Writes float32 with the signal's rank: <c>[T]</c> (one channel), <c>[T, C]</c> or <c>[T, B, C]</c>.</summary>

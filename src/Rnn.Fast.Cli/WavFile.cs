@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Rnn.Fast.IO;
 
 namespace Rnn.Fast.Cli;
 
@@ -12,7 +13,11 @@ internal static class WavFile
     private const ushort FormatFloat = 3;
     private const ushort FormatExtensible = 0xFFFE;
 
-    public static Signal Read(string path) => Read(File.ReadAllBytes(path), Path.GetFileName(path));
+    /// <summary>The highest sample rate read or written: above any audio format in use (768 kHz), and low enough that
+    /// the header's byte rate (rate × bytes per frame) cannot overflow for any channel count and sample size.</summary>
+    public const int MaxSampleRate = 1_000_000;
+
+    public static Signal Read(string path) => Read(RegularFile.ReadAllBytes(path), Path.GetFileName(path));
 
     public static Signal Read(byte[] file, string name)
     {
@@ -59,7 +64,7 @@ internal static class WavFile
         }
         ushort tag = BinaryPrimitives.ReadUInt16LittleEndian(chunk);
         int channels = BinaryPrimitives.ReadUInt16LittleEndian(chunk[2..]);
-        int sampleRate = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(chunk[4..]), int.MaxValue);
+        uint sampleRate = BinaryPrimitives.ReadUInt32LittleEndian(chunk[4..]);
         int blockAlign = BinaryPrimitives.ReadUInt16LittleEndian(chunk[12..]);
         int bits = BinaryPrimitives.ReadUInt16LittleEndian(chunk[14..]);
         if (tag == FormatExtensible && chunk.Length >= 26)
@@ -76,7 +81,11 @@ internal static class WavFile
         {
             throw new SignalFormatException($"{name}: {channels} channels with block align {blockAlign} do not fit {bits}-bit samples.");
         }
-        return (new WavFormat(sampleRate, bits, isFloat), channels);
+        if (sampleRate is 0 or > MaxSampleRate)
+        {
+            throw new SignalFormatException($"{name}: the sample rate {sampleRate} Hz is not between 1 and {MaxSampleRate} Hz.");
+        }
+        return (new WavFormat((int)sampleRate, bits, isFloat), channels);
     }
 
     private static Signal Decode(ReadOnlySpan<byte> data, WavFormat format, int channels, string name)
@@ -111,6 +120,14 @@ internal static class WavFile
         {
             throw new SignalFormatException($"WAV holds one stream per file; this output has batch {signal.Batch} (use .npy).");
         }
+        if (format.SampleRate is < 1 or > MaxSampleRate)
+        {
+            throw new SignalFormatException($"A WAV sample rate must be between 1 and {MaxSampleRate} Hz, not {format.SampleRate}.");
+        }
+        if (signal.Channels > ushort.MaxValue / 4)
+        {
+            throw new SignalFormatException($"The output has {signal.Channels} channels; a WAV file holds at most {ushort.MaxValue / 4} (use .npy).");
+        }
         int bytes = format.BitsPerSample / 8;
         long dataLength = (long)signal.Data.Length * bytes;
         if (dataLength > uint.MaxValue - 44)
@@ -126,7 +143,7 @@ internal static class WavFile
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(20), format.IsFloat ? FormatFloat : FormatPcm);
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(22), (ushort)signal.Channels);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), (uint)format.SampleRate);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), (uint)(format.SampleRate * bytes * signal.Channels));
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), (uint)((long)format.SampleRate * bytes * signal.Channels));
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(32), (ushort)(bytes * signal.Channels));
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(34), (ushort)format.BitsPerSample);
         "data"u8.CopyTo(header.AsSpan(36));

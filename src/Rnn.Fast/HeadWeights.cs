@@ -17,12 +17,13 @@ public sealed class HeadWeights
     /// <param name="weight"><c>[O, H]</c> row-major.</param>
     /// <param name="bias"><c>[O]</c>, or empty for none.</param>
     /// <param name="activation">g, any <see cref="Activation"/>.</param>
-    /// <exception cref="ArgumentException">A length does not match its shape, or a value is NaN or infinite.</exception>
+    /// <exception cref="ArgumentException">A length does not match its shape, a value is NaN or infinite, or O*H is longer than an array can be.</exception>
     public HeadWeights(int inputSize, int outputSize, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Activation activation = Activation.Identity)
     {
         Guard.Positive(inputSize, nameof(inputSize));
         Guard.Positive(outputSize, nameof(outputSize));
-        Guard.Length(weight.Length, outputSize * inputSize, $"head weight [{outputSize}, {inputSize}]", nameof(weight));
+        int length = WeightLength(inputSize, outputSize);
+        Guard.Length(weight.Length, length, $"head weight [{outputSize}, {inputSize}]", nameof(weight));
         if (!bias.IsEmpty)
         {
             Guard.Length(bias.Length, outputSize, $"head bias [{outputSize}] (or empty for none)", nameof(bias));
@@ -38,7 +39,28 @@ public sealed class HeadWeights
         Activation = activation;
         _weight = weight.ToArray();
         _bias = bias.IsEmpty ? new float[outputSize] : bias.ToArray();
+        HasBias = !bias.IsEmpty;
     }
+
+    /// <summary>O*H, checked: the product of two sizes can overflow <see cref="int"/> and wrap to a length empty spans pass.</summary>
+    private static int WeightLength(int inputSize, int outputSize)
+    {
+        long length = (long)outputSize * inputSize;
+        if (length > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"A head of output size {outputSize} and input size {inputSize} needs weight [{outputSize}, {inputSize}] = {length:N0} values, more than an array holds ({Array.MaxLength:N0}).",
+                nameof(outputSize));
+        }
+        return (int)length;
+    }
+
+    /// <summary>True when created with a bias; false for a head without (PyTorch <c>nn.Linear(bias=False)</c>), whose
+    /// <see cref="Bias"/> is zeros.</summary>
+    public bool HasBias { get; }
+
+    /// <summary>Number of parameters, counted as PyTorch counts them: O*H, plus O with a bias.</summary>
+    public long ParameterCount => (long)OutputSize * InputSize + (HasBias ? OutputSize : 0);
 
     /// <summary>H: features in.</summary>
     public int InputSize { get; }
@@ -62,7 +84,7 @@ public sealed class HeadWeights
         Guard.Positive(inputSize, nameof(inputSize));
         Guard.Positive(outputSize, nameof(outputSize));
         float bound = 1f / MathF.Sqrt(inputSize);
-        return new HeadWeights(inputSize, outputSize, LayerWeights.Uniform(random, outputSize * inputSize, bound),
+        return new HeadWeights(inputSize, outputSize, LayerWeights.Uniform(random, WeightLength(inputSize, outputSize), bound),
             LayerWeights.Uniform(random, outputSize, bound), activation);
     }
 }

@@ -21,13 +21,10 @@ public sealed class LayerWeights
     private LayerWeights(CellType cell, int inputSize, int hiddenSize, Activation nonlinearity,
         ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
     {
-        Guard.NonNegative(inputSize, nameof(inputSize));
-        Guard.Positive(hiddenSize, nameof(hiddenSize));
-        int gates = GatesOf(cell);
-        int rows = gates * hiddenSize;
-        string name = cell switch { CellType.Lstm => "LSTM", CellType.Gru => "GRU", _ => "Elman" };
-        Guard.Length(weightIh.Length, rows * inputSize, $"weight_ih [{rows}, {inputSize}] of an {name} layer", nameof(weightIh));
-        Guard.Length(weightHh.Length, rows * hiddenSize, $"weight_hh [{rows}, {hiddenSize}] of an {name} layer", nameof(weightHh));
+        (int rows, int ihLength, int hhLength) = Sizes(cell, inputSize, hiddenSize);
+        string name = NameOf(cell);
+        Guard.Length(weightIh.Length, ihLength, $"weight_ih [{rows}, {inputSize}] of an {name} layer", nameof(weightIh));
+        Guard.Length(weightHh.Length, hhLength, $"weight_hh [{rows}, {hiddenSize}] of an {name} layer", nameof(weightHh));
         if (!biasIh.IsEmpty)
         {
             Guard.Length(biasIh.Length, rows, $"bias_ih [{rows}] (or empty for no bias)", nameof(biasIh));
@@ -49,6 +46,36 @@ public sealed class LayerWeights
         _weightHh = weightHh.ToArray();
         _biasIh = biasIh.IsEmpty ? new float[rows] : biasIh.ToArray();
         _biasHh = biasHh.IsEmpty ? new float[rows] : biasHh.ToArray();
+        HasBiasIh = !biasIh.IsEmpty;
+        HasBiasHh = !biasHh.IsEmpty;
+    }
+
+    private static string NameOf(CellType cell) => cell switch { CellType.Lstm => "LSTM", CellType.Gru => "GRU", _ => "Elman" };
+
+    /// <summary>
+    /// The lengths of the weight arrays, each checked to fit an array: sizes from a file or a caller can make
+    /// <c>G*H*I</c> overflow <see cref="int"/>, and a wrapped length would let empty spans through.
+    /// </summary>
+    private static (int Rows, int IhLength, int HhLength) Sizes(CellType cell, int inputSize, int hiddenSize)
+    {
+        Guard.NonNegative(inputSize, nameof(inputSize));
+        Guard.Positive(hiddenSize, nameof(hiddenSize));
+        long rows = (long)GatesOf(cell) * hiddenSize;
+        long ih = rows * inputSize;
+        long hh = rows * hiddenSize;
+        if (hh > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"An {NameOf(cell)} layer of hidden size {hiddenSize} needs weight_hh [{rows}, {hiddenSize}] = {hh:N0} values, more than an array holds ({Array.MaxLength:N0}).",
+                nameof(hiddenSize));
+        }
+        if (ih > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"An {NameOf(cell)} layer of input size {inputSize} and hidden size {hiddenSize} needs weight_ih [{rows}, {inputSize}] = {ih:N0} values, more than an array holds ({Array.MaxLength:N0}).",
+                nameof(inputSize));
+        }
+        return ((int)rows, (int)ih, (int)hh);
     }
 
     /// <summary>The cell type.</summary>
@@ -87,8 +114,16 @@ public sealed class LayerWeights
     /// <summary><c>[G*H]</c> (zeros when created without bias).</summary>
     public ReadOnlySpan<float> BiasHh => _biasHh;
 
-    /// <summary>Number of trainable numbers: G*H*(I + H + 2).</summary>
-    public long ParameterCount => (long)GateCount * HiddenSize * (InputSize + HiddenSize + 2);
+    /// <summary>True when created with <c>bias_ih</c>; false for a layer without (PyTorch <c>bias=False</c>), whose
+    /// <see cref="BiasIh"/> is zeros.</summary>
+    public bool HasBiasIh { get; }
+
+    /// <summary>True when created with <c>bias_hh</c>; false for a layer without, whose <see cref="BiasHh"/> is zeros.</summary>
+    public bool HasBiasHh { get; }
+
+    /// <summary>Number of parameters, counted as PyTorch counts them: G*H*(I + H), plus G*H for each bias the layer has.</summary>
+    public long ParameterCount =>
+        (long)GateCount * HiddenSize * (InputSize + HiddenSize + (HasBiasIh ? 1 : 0) + (HasBiasHh ? 1 : 0));
 
     /// <summary>An LSTM layer from PyTorch-layout arrays (copied).</summary>
     /// <param name="inputSize">I, at least 0.</param>
@@ -97,7 +132,7 @@ public sealed class LayerWeights
     /// <param name="weightHh"><c>[4H, H]</c>.</param>
     /// <param name="biasIh"><c>[4H]</c>, or empty for none.</param>
     /// <param name="biasHh"><c>[4H]</c>, or empty for none.</param>
-    /// <exception cref="ArgumentException">A length does not match its shape, or a value is NaN or infinite.</exception>
+    /// <exception cref="ArgumentException">A length does not match its shape, a value is NaN or infinite, or the sizes make an array longer than .NET allows.</exception>
     public static LayerWeights Lstm(int inputSize, int hiddenSize, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh,
         ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
         new(CellType.Lstm, inputSize, hiddenSize, Activation.Tanh, weightIh, weightHh, biasIh, biasHh);
@@ -109,7 +144,7 @@ public sealed class LayerWeights
     /// <param name="weightHh"><c>[3H, H]</c>.</param>
     /// <param name="biasIh"><c>[3H]</c>, or empty for none.</param>
     /// <param name="biasHh"><c>[3H]</c>, or empty for none.</param>
-    /// <exception cref="ArgumentException">A length does not match its shape, or a value is NaN or infinite.</exception>
+    /// <exception cref="ArgumentException">A length does not match its shape, a value is NaN or infinite, or the sizes make an array longer than .NET allows.</exception>
     public static LayerWeights Gru(int inputSize, int hiddenSize, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh,
         ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
         new(CellType.Gru, inputSize, hiddenSize, Activation.Tanh, weightIh, weightHh, biasIh, biasHh);
@@ -143,12 +178,10 @@ public sealed class LayerWeights
     public static LayerWeights Random(CellType cell, int inputSize, int hiddenSize, Random random, Activation nonlinearity = Activation.Tanh)
     {
         ArgumentNullException.ThrowIfNull(random);
-        Guard.NonNegative(inputSize, nameof(inputSize));
-        Guard.Positive(hiddenSize, nameof(hiddenSize));
-        int rows = GatesOf(cell) * hiddenSize;
+        (int rows, int ihLength, int hhLength) = Sizes(cell, inputSize, hiddenSize);
         float bound = 1f / MathF.Sqrt(hiddenSize);
-        float[] wih = Uniform(random, rows * inputSize, bound);
-        float[] whh = Uniform(random, rows * hiddenSize, bound);
+        float[] wih = Uniform(random, ihLength, bound);
+        float[] whh = Uniform(random, hhLength, bound);
         float[] bih = Uniform(random, rows, bound);
         float[] bhh = Uniform(random, rows, bound);
         return cell switch

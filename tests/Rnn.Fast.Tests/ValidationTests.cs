@@ -122,4 +122,46 @@ public sealed class ValidationTests
         RnnModel elman = RnnModel.CreateElman(2, 2);
         Assert.Throws<InvalidOperationException>(() => elman.CreateState().Cell(0));
     }
+
+    // Issue 12, item 7: size products that overflow int are refused, naming the argument, before any span is checked.
+    [Theory]
+    [InlineData(CellType.Lstm, 32768, 32768, "hiddenSize")]
+    [InlineData(CellType.Elman, 65536, 65536, "hiddenSize")]
+    [InlineData(CellType.Gru, 65536, 30000, "hiddenSize")]
+    [InlineData(CellType.Elman, 1 << 30, 4, "inputSize")]
+    [InlineData(CellType.Lstm, int.MaxValue, 1, "inputSize")]
+    public void LayerWeights_SizeProductOverflowsInt_ArgumentExceptionNamesTheArgument(CellType cell, int inputSize, int hiddenSize, string argument)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => cell switch
+        {
+            CellType.Lstm => LayerWeights.Lstm(inputSize, hiddenSize, [], [], [], []),
+            CellType.Gru => LayerWeights.Gru(inputSize, hiddenSize, [], [], [], []),
+            _ => LayerWeights.Elman(inputSize, hiddenSize, Activation.Tanh, [], [], [], []),
+        });
+        Assert.Equal(argument, ex.ParamName);
+        Assert.Contains("more than an array holds", ex.Message);
+        Assert.Equal(argument, Assert.Throws<ArgumentException>(() => LayerWeights.Random(cell, inputSize, hiddenSize, new Random(1))).ParamName);
+    }
+
+    [Fact]
+    public void HeadWeights_SizeProductOverflowsInt_ArgumentExceptionNamesTheArgument()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new HeadWeights(65536, 65536, [], []));
+        Assert.Equal("outputSize", ex.ParamName);
+        Assert.Contains("[65536, 65536]", ex.Message);
+        Assert.Equal("outputSize", Assert.Throws<ArgumentException>(() => HeadWeights.Random(65536, 65536, new Random(1))).ParamName);
+    }
+
+    // Issue 12, item 25: parameters counted as PyTorch counts them, biases only where the layer has them.
+    [Fact]
+    public void LayerWeights_WithoutBias_ParameterCountAsPyTorch()
+    {
+        Assert.Equal(288, LayerWeights.Gru(2, 8, new float[48], new float[192], new float[24], new float[24]).ParameterCount);
+        LayerWeights noBias = LayerWeights.Gru(2, 8, new float[48], new float[192], [], []);
+        Assert.Equal(240, noBias.ParameterCount);
+        Assert.False(noBias.HasBiasIh);
+        Assert.Equal(new float[24], noBias.BiasIh.ToArray());
+        Assert.Equal(12, new HeadWeights(4, 3, new float[12], []).ParameterCount);
+        Assert.Equal(15, new HeadWeights(4, 3, new float[12], new float[3]).ParameterCount);
+    }
 }

@@ -25,6 +25,25 @@ internal static class ExperimentRunner
         "adding — T = 50 only (full: 50, 100, 200), 1200 training steps instead of 4000; clipping — 400 steps instead of 1500; " +
         "tbptt — 4 passes over the 10 000-step stream instead of 20, held-out stream 1000 steps instead of 2000. Run with `--full` for the full versions.";
 
+    /// <summary>Creates the output folder, or says on stderr why it cannot (naming the folder, no stack trace).</summary>
+    public static bool TryCreateFolder(string output)
+    {
+        try
+        {
+            if (File.Exists(output))
+            {
+                throw new IOException("it is a file, not a folder");
+            }
+            Directory.CreateDirectory(output);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            Terminal.Error($"--output {output}: cannot create the folder: {Messages.Of(e)}");
+            return false;
+        }
+    }
+
     /// <summary>Runs the experiments (and the kernel table first when <paramref name="kernelDemo"/> is given); returns the exit code.</summary>
     public static int Run(IReadOnlyList<Experiment> experiments, Func<List<IReadOnlyList<string>>, int>? kernelDemo, string output, bool full, int seed, string? kernel)
     {
@@ -35,11 +54,14 @@ internal static class ExperimentRunner
             // An unusable --kernel (the kernel demo has said why, or this is a single experiment): nothing to train on.
             if (kernelDemo is null)
             {
-                AnsiConsole.MarkupLine($"[red]Kernel '{Markup.Escape(kernel!)}' is not available here; available: {Markup.Escape(string.Join(", ", RnnKernels.Available))}.[/]");
+                Terminal.Error($"--kernel {kernel}: not available here; available: {string.Join(", ", RnnKernels.Available)}.");
             }
-            return 2;
+            return ExitCodes.Usage;
         }
-        Directory.CreateDirectory(output);
+        if (!TryCreateFolder(output))
+        {
+            return ExitCodes.Failure;
+        }
         if (kernelDemo is not null)
         {
             AnsiConsole.WriteLine();

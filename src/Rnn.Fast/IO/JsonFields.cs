@@ -14,6 +14,11 @@ internal static class JsonFields
 
     public static JsonDocument Parse(ReadOnlyMemory<byte> content, string file)
     {
+        // Editors on Windows save JSON with a UTF-8 byte order mark; the reader would take it for a bad first token.
+        if (content.Span.StartsWith("\uFEFF"u8))
+        {
+            content = content[3..];
+        }
         // JsonDocument checks structure on parse but UTF-8 only when a string is read (InvalidOperationException then).
         if (!System.Text.Unicode.Utf8.IsValid(content.Span))
         {
@@ -88,6 +93,24 @@ internal static class JsonFields
     }
 
     /// <summary>A JSON number as a finite float32 (doubles are rounded; values beyond float range are errors).</summary>
+    /// <summary>An optional number that must be finite and above zero (a sample rate); null when absent.</summary>
+    public static double? OptionalPositive(JsonElement parent, string name, string file)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number))
+        {
+            throw WrongKind(file, name, "a number", value);
+        }
+        if (!double.IsFinite(number) || number <= 0)
+        {
+            throw new ModelFormatException(file, name, $"{number} is not a positive number.");
+        }
+        return number;
+    }
+
     public static float Float(JsonElement value, string file, string name)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number))

@@ -25,6 +25,12 @@ internal sealed class ModelDescription
 
     public int Skip { get; set; }
 
+    /// <summary>The sample rate the model was trained at, in Hz, when the file says.</summary>
+    public double? SampleRate { get; set; }
+
+    /// <summary>True when the Elman nonlinearity came from neither the file nor the options (tanh was assumed).</summary>
+    public bool NonlinearityAssumed { get; set; }
+
     /// <summary>Per layer, h at t = 0, or null for zeros; empty when the file has no initial state.</summary>
     public List<float[]?> InitialHidden { get; } = [];
 

@@ -29,7 +29,10 @@ internal static class ModelExporter
         if (model.Head is { } head)
         {
             tensors.Add(Tensor.Matrix(HeadPrefix + "weight", head.OutputSize, head.InputSize, head.Weight));
-            tensors.Add(Tensor.Vector(HeadPrefix + "bias", head.Bias));
+            if (head.HasBias)
+            {
+                tensors.Add(Tensor.Vector(HeadPrefix + "bias", head.Bias));
+            }
         }
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -63,7 +66,14 @@ internal static class ModelExporter
         int rows = layer.GateCount * layer.HiddenSize;
         tensors.Add(Tensor.Matrix($"{RecurrentPrefix}weight_ih_l{index}{suffix}", rows, layer.InputSize, layer.WeightIh));
         tensors.Add(Tensor.Matrix($"{RecurrentPrefix}weight_hh_l{index}{suffix}", rows, layer.HiddenSize, layer.WeightHh));
-        tensors.Add(Tensor.Vector($"{RecurrentPrefix}bias_ih_l{index}{suffix}", layer.BiasIh));
-        tensors.Add(Tensor.Vector($"{RecurrentPrefix}bias_hh_l{index}{suffix}", layer.BiasHh));
+        // A layer without biases (PyTorch bias=False) is saved without them, so it reads back with the same parameter count.
+        if (layer.HasBiasIh)
+        {
+            tensors.Add(Tensor.Vector($"{RecurrentPrefix}bias_ih_l{index}{suffix}", layer.BiasIh));
+        }
+        if (layer.HasBiasHh)
+        {
+            tensors.Add(Tensor.Vector($"{RecurrentPrefix}bias_hh_l{index}{suffix}", layer.BiasHh));
+        }
     }
 }

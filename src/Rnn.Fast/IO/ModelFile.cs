@@ -12,18 +12,22 @@ namespace Rnn.Fast.IO;
 /// 3 GRU, 4 LSTM. Dtypes F32, F16, BF16 and F64 (converted to float32). What the tensors cannot say comes from
 /// <c>__metadata__</c> (overridden by <see cref="ModelLoadOptions"/>):</para>
 /// <list type="bullet">
-/// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c> (default), <c>relu</c>, <c>sigmoid</c> or <c>identity</c>;
-/// one name, or comma-separated names per layer.</item>
+/// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>identity</c>; one name, or
+/// comma-separated names per layer. A plain PyTorch state_dict has no such entry and cannot tell <c>nn.RNN(nonlinearity='relu')</c>
+/// from tanh: tanh (PyTorch's default) is then used and <see cref="ModelFileDetails.NonlinearityAssumed"/> says so.</item>
 /// <item><c>rnnfast.head_activation</c>: <c>identity</c> (default), <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>softmax</c>.</item>
 /// <item><c>rnnfast.skip</c>: a non-negative integer S; the output adds the first S input channels (default 0).</item>
 /// </list>
 /// <para>Initial states, an Rnn.Fast extension, are the tensors <c>{p}h0_l{k} [H]</c> and <c>{p}c0_l{k} [H]</c>
 /// (LSTM layers only). Any other tensor is an error.</para>
-/// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head.</para>
+/// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head; its
+/// <c>sample_rate</c> is reported in <see cref="ModelFileDetails.SampleRate"/>.</para>
 /// <para><b>.json</b>: <c>model_data</c> (unit_type, input_size, hidden_size, num_layers, output_size, skip,
 /// bias_fl) and <c>state_dict</c> (nested arrays, names as for safetensors); output <c>lin(h) + x[:skip]</c>.</para>
 /// <para>Files are untrusted input: every problem with their content throws <see cref="ModelFormatException"/>
-/// naming the file, the tensor or field, and the problem; nothing is allocated on a size the file only claims.</para>
+/// naming the file, the tensor or field, and the problem; nothing is allocated on a size the file only claims. Paths that
+/// are not regular files (directories, devices such as <c>/dev/zero</c>, FIFOs) are refused with an <see cref="IOException"/>
+/// before they are opened, and a file is never read past its real length.</para>
 /// </remarks>
 public static class ModelFile
 {
@@ -31,14 +35,26 @@ public static class ModelFile
     /// <param name="path">The model file.</param>
     /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
     /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
-    /// <exception cref="ArgumentException">The extension is none of the above.</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
-    public static RnnModel Load(string path, ModelLoadOptions? options = null)
+    /// <exception cref="ArgumentException">The extension is none of the above, or the kernel is unknown or unsupported here.</exception>
+    /// <exception cref="IOException">The file cannot be read, or is not a regular file (a directory, device or FIFO is
+    /// refused before it is opened).</exception>
+    public static RnnModel Load(string path, ModelLoadOptions? options = null) => Load(path, options, out _);
+
+    /// <summary>Loads a model as <see cref="Load(string, ModelLoadOptions?)"/> does, and says what the file held beside the
+    /// weights and what had to be assumed.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <param name="details">The sample rate the file names, and whether the Elman nonlinearity was assumed.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="ArgumentException">The extension is none of the above, or the kernel is unknown or unsupported here.</exception>
+    /// <exception cref="IOException">The file cannot be read, or is not a regular file.</exception>
+    public static RnnModel Load(string path, ModelLoadOptions? options, out ModelFileDetails details)
     {
         ArgumentNullException.ThrowIfNull(path);
         ModelFileFormat format = FormatOf(path);
-        byte[] content = File.ReadAllBytes(path);
-        return Load(content, format, Path.GetFileName(path), options);
+        CheckKernel(options);
+        byte[] content = RegularFile.ReadAllBytes(path);
+        return Load(content, format, Path.GetFileName(path), options, out details);
     }
 
     /// <summary>Loads a model from bytes already in memory.</summary>
@@ -47,9 +63,23 @@ public static class ModelFile
     /// <param name="name">A name for messages (e.g. the file name).</param>
     /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
     /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
-    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options = null)
+    /// <exception cref="ArgumentException">The kernel is unknown or unsupported here.</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options = null) =>
+        Load(content, format, name, options, out _);
+
+    /// <summary>Loads a model from bytes already in memory, and says what the file held beside the weights.</summary>
+    /// <param name="content">The whole file.</param>
+    /// <param name="format">Its format.</param>
+    /// <param name="name">A name for messages (e.g. the file name).</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <param name="details">The sample rate the file names, and whether the Elman nonlinearity was assumed.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="ArgumentException">The kernel is unknown or unsupported here.</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, string name, ModelLoadOptions? options,
+        out ModelFileDetails details)
     {
         ArgumentNullException.ThrowIfNull(name);
+        CheckKernel(options);
         ModelDescription description = format switch
         {
             ModelFileFormat.Safetensors => StateDictMapper.Map(SafetensorsReader.Read(content.Span, name), options),
@@ -69,7 +99,21 @@ public static class ModelFile
                 description.Skip = skip;
             }
         }
-        return ModelAssembler.Build(description, options);
+        RnnModel model = ModelAssembler.Build(description, options);
+        details = new ModelFileDetails(name, format, description.SampleRate, description.NonlinearityAssumed);
+        return model;
+    }
+
+    /// <summary>A kernel named in the options is the caller's argument, not the file's content: checked first, reported as such.</summary>
+    private static void CheckKernel(ModelLoadOptions? options)
+    {
+        if (options?.Kernel is not { } kernel || RnnKernels.Available.Contains(kernel, StringComparer.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        throw new ArgumentException(RnnKernels.All.Contains(kernel, StringComparer.OrdinalIgnoreCase)
+            ? $"Kernel '{kernel}' is not supported on this machine; available here: {string.Join(", ", RnnKernels.Available)}."
+            : $"Unknown kernel '{kernel}'; available here: {string.Join(", ", RnnKernels.Available)}.", nameof(options));
     }
 
     /// <summary>The format a path's extension names.</summary>
@@ -94,6 +138,7 @@ public static class ModelFile
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="path">Destination; replaced if it exists.</param>
+    /// <exception cref="IOException">The file cannot be written; the message names <paramref name="path"/>.</exception>
     public static void SaveSafetensors(RnnModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -108,9 +153,21 @@ public static class ModelFile
             }
             File.Move(temporary, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Name the file the caller asked for, not the hidden temporary one.
+            throw new IOException($"{path}: cannot write: {e.Message.Replace(temporary, path, StringComparison.Ordinal)}", e);
+        }
         finally
         {
-            File.Delete(temporary);
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The folder is missing or unwritable: no temporary file was made.
+            }
         }
     }
 

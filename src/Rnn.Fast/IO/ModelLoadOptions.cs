@@ -6,7 +6,8 @@ namespace Rnn.Fast.IO;
 /// </summary>
 public sealed class ModelLoadOptions
 {
-    /// <summary>Nonlinearity of every Elman layer (PyTorch <c>nn.RNN(nonlinearity=...)</c>); null to use the file's or tanh.</summary>
+    /// <summary>Nonlinearity of every Elman layer (PyTorch <c>nn.RNN(nonlinearity=...)</c>); null to use the file's, else tanh
+    /// (PyTorch's default), which <see cref="ModelFileDetails.NonlinearityAssumed"/> then reports as assumed.</summary>
     public Activation? Nonlinearity { get; init; }
 
     /// <summary>Activation of the dense head; null to use the file's or identity.</summary>

@@ -51,7 +51,7 @@ internal static class NamFile
             index++;
         }
 
-        var description = new ModelDescription(file);
+        var description = new ModelDescription(file) { SampleRate = JsonFields.OptionalPositive(root, "sample_rate", file) };
         int position = 0;
         ReadOnlySpan<float> Take(int length)
         {

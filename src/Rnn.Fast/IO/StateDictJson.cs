@@ -99,10 +99,16 @@ internal static class StateDictJson
         {
             throw new ModelFormatException(file, name, "Must be a (nested) array of numbers.");
         }
+        // The shape is read off the first element at each level, so a ragged array can claim any product of lengths;
+        // check it before sizing anything on it (the full walk below then finds any raggedness).
         long elements = 1;
         foreach (int dim in shape)
         {
-            elements *= dim; // each dim is bounded by the file's size, and so is the product of a rectangular array
+            if (dim != 0 && elements > Array.MaxLength / dim)
+            {
+                throw new ModelFormatException(file, name, $"Shape [{string.Join(", ", shape)}] has more elements than a tensor can hold.");
+            }
+            elements *= dim;
         }
         var data = new List<float>((int)Math.Min(elements, 1 << 20));
         Flatten(value, 0);

@@ -268,7 +268,9 @@ internal static partial class StateDictMapper
         }
         else
         {
+            // PyTorch's default, and the only choice for LSTM and GRU; for an nn.RNN the file cannot tell relu from tanh.
             description.Nonlinearities.AddRange(Enumerable.Repeat(Activation.Tanh, layers));
+            description.NonlinearityAssumed = description.Layers.Any(l => l.Gates == 1);
         }
 
         if (options?.HeadActivation is { } g)
