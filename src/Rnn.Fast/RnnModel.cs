@@ -56,7 +56,7 @@ public sealed partial class RnnModel
     /// <summary>Total number of weights and biases.</summary>
     public long ParameterCount =>
         Layers.Sum(l => l.ParameterCount) + (_options.ReverseLayers?.Sum(l => l.ParameterCount) ?? 0)
-        + (Head is null ? 0 : (long)Head.OutputSize * (Head.InputSize + 1));
+        + (Head?.ParameterCount ?? 0);
 
     internal Network Network => _network;
     internal RnnKernel KernelImplementation => _network.Kernel;

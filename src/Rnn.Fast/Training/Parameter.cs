@@ -45,8 +45,15 @@ public sealed class Parameter
             Internals.LayerGradients gradients = layer.Gradients!;
             parameters.Add(Matrix($"weight_ih_l{l}", layer.Wx, gradients.Wx));
             parameters.Add(Matrix($"weight_hh_l{l}", layer.Wh, gradients.Wh));
-            parameters.Add(Matrix($"bias_ih_l{l}", layer.BiasIh, gradients.BiasIh));
-            parameters.Add(Matrix($"bias_hh_l{l}", layer.BiasHh, gradients.BiasHh));
+            // A bias=False layer has no bias parameters (as in PyTorch): its zero biases are never updated.
+            if (layer.HasBiasIh)
+            {
+                parameters.Add(Matrix($"bias_ih_l{l}", layer.BiasIh, gradients.BiasIh));
+            }
+            if (layer.HasBiasHh)
+            {
+                parameters.Add(Matrix($"bias_hh_l{l}", layer.BiasHh, gradients.BiasHh));
+            }
         }
         if (network.Head is { } head)
         {
@@ -59,7 +66,10 @@ public sealed class Parameter
                 }
             }
             parameters.Add(new Parameter("head.weight", [head.OutputSize, head.InputSize], head.Weight, head.WeightGradient!, index));
-            parameters.Add(new Parameter("head.bias", [head.OutputSize], head.Bias, head.BiasGradient!, [.. Enumerable.Range(0, head.OutputSize)]));
+            if (head.HasBias)
+            {
+                parameters.Add(new Parameter("head.bias", [head.OutputSize], head.Bias, head.BiasGradient!, [.. Enumerable.Range(0, head.OutputSize)]));
+            }
         }
         return [.. parameters];
     }

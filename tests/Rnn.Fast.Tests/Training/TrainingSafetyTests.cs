@@ -121,4 +121,23 @@ public sealed class TrainingSafetyTests
         trainer.Step(x, 4, y);
         Assert.Equal(Values(b), Values(a));
     }
+
+    [Fact]
+    public void Train_BiasFalseModel_StaysBiasFree()
+    {
+        // PyTorch's bias=False has no bias parameters: training must not grow them, and the model stays bias-free.
+        var random = new Random(8);
+        LayerWeights layer = LayerWeights.Gru(2, 5, LayerWeights.Uniform(random, 15 * 2, 0.4f), LayerWeights.Uniform(random, 15 * 5, 0.4f), [], []);
+        var head = new HeadWeights(5, 1, LayerWeights.Uniform(random, 5, 0.4f), []);
+        TrainableModel model = TrainableModel.From(RnnModel.Create([layer], head));
+        Assert.Equal(["weight_ih_l0", "weight_hh_l0", "head.weight"], model.Parameters.Select(p => p.Name));
+        var trainer = new Trainer(model, new Adam(model, 0.05f), LossFunction.MeanSquaredError, maxSteps: 3);
+        trainer.Step([1f, 0f, 0.5f, -1f, 0f, 1f], 3, [1f, -1f, 0.5f]);
+        RnnModel trained = model.ToModel();
+        Assert.False(trained.Layers[0].HasBiasIh);
+        Assert.False(trained.Layers[0].HasBiasHh);
+        Assert.False(trained.Head!.HasBias);
+        Assert.All(trained.Layers[0].BiasIh.ToArray(), b => Assert.Equal(0f, b));
+        Assert.Equal(RnnModel.Create([layer], head).ParameterCount, trained.ParameterCount);
+    }
 }

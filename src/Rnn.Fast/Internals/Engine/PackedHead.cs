@@ -18,6 +18,7 @@ internal sealed class PackedHead
             weights.Weight.Slice(o * InputSize, InputSize).CopyTo(Weight.AsSpan(o * paddedInput));
         }
         Bias = weights.Bias.ToArray();
+        HasBias = weights.HasBias;
         if (withGradients)
         {
             WeightGradient = new float[Weight.Length];
@@ -29,6 +30,10 @@ internal sealed class PackedHead
     public int OutputSize { get; }
     public int PaddedInput { get; }
     public Activation Activation { get; }
+
+    /// <summary>False for <c>nn.Linear(bias=False)</c>: the bias is zero, not trained and not exported.</summary>
+    public bool HasBias { get; }
+
     public float[] Weight { get; }           // [O, Hp]
     public float[] Bias { get; }             // [O]
     public float[]? WeightGradient { get; }  // [O, Hp], training heads only
@@ -44,6 +49,6 @@ internal sealed class PackedHead
         {
             Weight.AsSpan(o * PaddedInput, InputSize).CopyTo(weight.AsSpan(o * InputSize));
         }
-        return new HeadWeights(InputSize, OutputSize, weight, [.. Bias], Activation);
+        return new HeadWeights(InputSize, OutputSize, weight, HasBias ? [.. Bias] : [], Activation);
     }
 }

@@ -19,6 +19,8 @@ internal sealed class PackedLayer
         HiddenSize = weights.HiddenSize;
         Gates = weights.GateCount;
         Lanes = lanes;
+        HasBiasIh = weights.HasBiasIh;
+        HasBiasHh = weights.HasBiasHh;
         Wx = PackedMatrix.FromRows(weights.WeightIh, HiddenSize, InputSize, Gates, lanes);
         Wh = PackedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes);
         BiasIh = PackedMatrix.FromRows(weights.BiasIh, HiddenSize, 1, Gates, lanes);
@@ -41,6 +43,12 @@ internal sealed class PackedLayer
     public int Gates { get; }
     public int Lanes { get; }
     public int Blocks => Wh.Blocks;
+
+    /// <summary>False for PyTorch's <c>bias=False</c>: the bias is zero, not trained and not exported.</summary>
+    public bool HasBiasIh { get; }
+
+    /// <inheritdoc cref="HasBiasIh"/>
+    public bool HasBiasHh { get; }
 
     /// <summary>Blocks × lanes: the stride of this layer's state rows and output rows.</summary>
     public int PaddedHidden => Blocks * Lanes;
@@ -100,12 +108,16 @@ internal sealed class PackedLayer
     }
 
     /// <summary>The layer's current values as immutable <see cref="LayerWeights"/> (PyTorch layout).</summary>
-    public LayerWeights ToWeights() => Cell switch
+    public LayerWeights ToWeights()
     {
-        CellType.Lstm => LayerWeights.Lstm(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), BiasIh.ToRows(), BiasHh.ToRows()),
-        CellType.Gru => LayerWeights.Gru(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), BiasIh.ToRows(), BiasHh.ToRows()),
-        _ => LayerWeights.Elman(InputSize, HiddenSize, Nonlinearity, Wx.ToRows(), Wh.ToRows(), BiasIh.ToRows(), BiasHh.ToRows()),
-    };
+        float[] bih = HasBiasIh ? BiasIh.ToRows() : [], bhh = HasBiasHh ? BiasHh.ToRows() : [];
+        return Cell switch
+        {
+            CellType.Lstm => LayerWeights.Lstm(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), bih, bhh),
+            CellType.Gru => LayerWeights.Gru(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), bih, bhh),
+            _ => LayerWeights.Elman(InputSize, HiddenSize, Nonlinearity, Wx.ToRows(), Wh.ToRows(), bih, bhh),
+        };
+    }
 }
 
 /// <summary>A training layer's gradients, each the shape of the packed tensor it belongs to (zeros in the padding).</summary>
