@@ -4,10 +4,11 @@ using System.Text.RegularExpressions;
 namespace Rnn.Fast.Tests;
 
 /// <summary>
-/// The README's C# is code that CI compiles and runs: every <c>```csharp</c> block in README.md follows a line
+/// The README's C# is code that CI compiles and runs: every <c>```csharp</c> block in README.md (and in the package's
+/// src/Rnn.Fast/PACKAGE.md) follows a line
 /// <c>&lt;!-- snippet: NAME --&gt;</c> and equals the region NAME of a program under samples/, marked there with
 /// <c>// &lt;snippet:NAME&gt;</c> ... <c>// &lt;/snippet:NAME&gt;</c> (several pieces of one name in a file are
-/// joined in order). With <c>RNNFAST_UPDATE_README=1</c> the test copies the regions into README.md instead of failing.
+/// joined in order). With <c>RNNFAST_UPDATE_README=1</c> the test copies the regions into the file instead of failing.
 /// </summary>
 public sealed partial class ReadmeSnippetTests
 {
@@ -17,10 +18,12 @@ public sealed partial class ReadmeSnippetTests
     [GeneratedRegex(@"^\s*//\s*<(?<end>/?)snippet:(?<name>[\w-]+)>\s*$")]
     private static partial Regex SourceMarker();
 
-    [Fact]
-    public void Readme_CSharpBlocks_AreSampleRegions()
+    [Theory]
+    [InlineData("README.md")]
+    [InlineData("src/Rnn.Fast/PACKAGE.md")]
+    public void Readme_CSharpBlocks_AreSampleRegions(string file)
     {
-        string readmePath = Path.Combine(Python.RepositoryRoot, "README.md");
+        string readmePath = Path.Combine(Python.RepositoryRoot, file);
         string[] readme = Normalize(File.ReadAllText(readmePath)).Split('\n');
         Dictionary<string, (string File, string Text)> regions = SampleRegions();
 
@@ -36,36 +39,36 @@ public sealed partial class ReadmeSnippetTests
             }
             blocks++;
             int end = Array.FindIndex(readme, i + 1, l => l.TrimEnd() == "```");
-            Assert.True(end > i, $"README.md line {i + 1}: a ```csharp block that never closes.");
+            Assert.True(end > i, $"{file} line {i + 1}: a ```csharp block that never closes.");
             string block = string.Join('\n', readme[(i + 1)..end]);
             Match marker = i > 0 ? ReadmeMarker().Match(readme[i - 1]) : Match.Empty;
             if (!marker.Success)
             {
-                problems.Add($"README.md line {i + 1}: a ```csharp block without a '<!-- snippet: NAME -->' line before it (C# in the README must come from samples/).");
+                problems.Add($"{file} line {i + 1}: a ```csharp block without a '<!-- snippet: NAME -->' line before it (C# in the README must come from samples/).");
                 updated.Append(block).Append('\n');
             }
             else if (!regions.TryGetValue(marker.Groups["name"].Value, out var region))
             {
-                problems.Add($"README.md line {i + 1}: no region '// <snippet:{marker.Groups["name"].Value}>' in samples/.");
+                problems.Add($"{file} line {i + 1}: no region '// <snippet:{marker.Groups["name"].Value}>' in samples/.");
                 updated.Append(block).Append('\n');
             }
             else
             {
                 if (region.Text != block)
                 {
-                    problems.Add($"README.md line {i + 1}: block '{marker.Groups["name"].Value}' differs from its region in {region.File}{FirstDifference(region.Text, block)}");
+                    problems.Add($"{file} line {i + 1}: block '{marker.Groups["name"].Value}' differs from its region in {region.File}{FirstDifference(region.Text, block)}");
                 }
                 updated.Append(region.Text).Append('\n');
             }
             i = end - 1;
         }
-        Assert.True(blocks > 0, "README.md has no ```csharp block; the test would check nothing.");
+        Assert.True(blocks > 0, $"{file} has no ```csharp block; the test would check nothing.");
         if (problems.Count > 0 && Environment.GetEnvironmentVariable("RNNFAST_UPDATE_README") == "1")
         {
             File.WriteAllText(readmePath, updated.ToString().TrimEnd('\n') + "\n");
             return;
         }
-        Assert.True(problems.Count == 0, string.Join("\n", problems) + "\n(RNNFAST_UPDATE_README=1 copies the regions into README.md.)");
+        Assert.True(problems.Count == 0, string.Join("\n", problems) + $"\n(RNNFAST_UPDATE_README=1 copies the regions into {file}.)");
     }
 
     [Fact]
