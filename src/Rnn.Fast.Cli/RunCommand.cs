@@ -32,30 +32,57 @@ internal static class RunCommand
             DefaultValueFactory = _ => 48000,
         };
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to run on instead of the default.", HelpName = "NAME" };
+        var batchFirst = new Option<bool>("--batch-first")
+        {
+            Description = "A 3-d .npy input is [B, T, I] (PyTorch's batch_first=True) and the output is written [B, T, O]. Default: what the model file records (rnnfast.batch_first), else time-major.",
+        };
+        var timeMajor = new Option<bool>("--time-major") { Description = "A 3-d .npy input is [T, B, I], whatever the model file records." };
         var command = new Command("run", "Run a model over a sequence file and write its outputs.")
         {
-            model, input, output, outputFormat, sampleRate, kernel,
+            model, input, output, outputFormat, sampleRate, kernel, batchFirst, timeMajor,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(batchFirst) && result.GetValue(timeMajor))
+            {
+                result.AddError("--batch-first and --time-major contradict each other.");
+            }
+        });
         command.SetAction(parse => Execute(parse.GetValue(model)!.FullName, parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
-            parse.GetValue(outputFormat)!, parse.GetValue(sampleRate), parse.GetValue(kernel)));
+            parse.GetValue(outputFormat)!, parse.GetValue(sampleRate), parse.GetValue(kernel),
+            parse.GetValue(batchFirst) ? true : parse.GetValue(timeMajor) ? false : null));
         return command;
     }
 
-    /// <summary>Runs the command; returns 0 on success, 1 on any error (reported, with no output file left behind).</summary>
-    public static int Execute(string modelPath, string inputPath, string outputPath, string outputFormat = "same", int sampleRate = 48000, string? kernel = null)
+    /// <summary>
+    /// Runs the command; returns 0 on success, 1 on any error (reported, with no output file left behind).
+    /// <c>batchFirst</c> is the layout of a 3-d input: true [B, T, I], false [T, B, I], null as the model file records (else time-major).
+    /// </summary>
+    public static int Execute(string modelPath, string inputPath, string outputPath, string outputFormat = "same", int sampleRate = 48000, string? kernel = null,
+        bool? batchFirst = null)
     {
         try
         {
             SignalFile.CheckWritable(outputPath);
             RnnModel model = ModelFile.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
+            bool? recorded = ModelFile.ReadBatchFirst(modelPath);
             Signal input = SignalFile.Read(inputPath);
+            bool transpose = (batchFirst ?? recorded ?? false) && input.Rank == 3;
+            AnsiConsole.MarkupLine(Markup.Escape(LayoutLine(input, transpose, batchFirst, recorded)));
+            if (transpose)
+            {
+                // Read as [B, T, I] into Steps = B, Batch = T: make it time-major for the model.
+                input = new Signal(Transpose(input.Data, input.Steps, input.Batch, input.Channels), input.Batch, input.Steps, input.Channels, input.Wav) { Rank = 3 };
+            }
             if (input.Channels != model.InputSize)
             {
                 throw new SignalFormatException(
                     $"{Path.GetFileName(inputPath)} has {input.Channels} channel(s) per step but the model takes {model.InputSize}.");
             }
             float[] outputs = Process(model, input);
-            var signal = new Signal(outputs, input.Steps, input.Batch, model.OutputSize, input.Wav) { Rank = input.Rank == 1 && model.OutputSize == 1 ? 1 : input.Rank };
+            var signal = transpose
+                ? new Signal(Transpose(outputs, input.Steps, input.Batch, model.OutputSize), input.Batch, input.Steps, model.OutputSize) { Rank = 3 }
+                : new Signal(outputs, input.Steps, input.Batch, model.OutputSize, input.Wav) { Rank = input.Rank == 1 && model.OutputSize == 1 ? 1 : input.Rank };
             WavFormat wav = OutputWav(outputFormat, input.Wav, sampleRate);
             SignalFile.Write(outputPath, signal, wav);
             AnsiConsole.MarkupLine(
@@ -101,6 +128,33 @@ internal static class RunCommand
             });
         }
         return outputs;
+    }
+
+    private static string LayoutLine(Signal input, bool transpose, bool? batchFirst, bool? recorded)
+    {
+        string why = batchFirst is not null ? (batchFirst.Value ? "--batch-first" : "--time-major")
+            : recorded is not null ? $"the model file's {ModelFile.BatchFirstKey}={(recorded.Value ? "true" : "false")}" : "the default";
+        if (input.Rank != 3)
+        {
+            return $"Layout: one stream, [T, I] (time steps in rows; {why} applies to 3-d .npy inputs only).";
+        }
+        return transpose
+            ? $"Layout: batch-first [B, T, I] = [{input.Steps}, {input.Batch}, {input.Channels}] ({why}); the output is [B, T, O]."
+            : $"Layout: time-major [T, B, I] = [{input.Steps}, {input.Batch}, {input.Channels}] ({why}); the output is [T, B, O].";
+    }
+
+    /// <summary>[A, B, C] -> [B, A, C].</summary>
+    internal static float[] Transpose(float[] data, int a, int b, int c)
+    {
+        var result = new float[data.Length];
+        for (int i = 0; i < a; i++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                data.AsSpan((i * b + j) * c, c).CopyTo(result.AsSpan((j * a + i) * c, c));
+            }
+        }
+        return result;
     }
 
     private static WavFormat OutputWav(string outputFormat, WavFormat? input, int sampleRate)
