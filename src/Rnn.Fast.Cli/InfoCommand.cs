@@ -61,6 +61,10 @@ internal static class InfoCommand
         }
         AnsiConsole.MarkupLine($"Input size {model.InputSize}, output size {model.OutputSize}, [bold]{model.ParameterCount:N0}[/] parameters.");
         AnsiConsole.MarkupLine($"Kernel: [bold]{Markup.Escape(model.Kernel)}[/] (available here: {Markup.Escape(string.Join(", ", RnnKernels.Available))}).");
+        if (RnnKernels.BelowHardwareNote is { } note)
+        {
+            AnsiConsole.MarkupLine($"[yellow]Below the hardware:[/] {Markup.Escape(note)}");
+        }
         return 0;
     }
 }
