@@ -52,6 +52,17 @@ for (int i = 0; i < Frames; i++)
 Check(channelsAgree, "left and right: same input, same output");
 Check(expected.All(float.IsFinite) && expected.Any(y => y != expected[0]), "the output is finite and not constant");
 
+// Published with NativeAOT, the kernels depend on <IlcInstructionSet>; CI passes --all-kernels after publishing with
+// IlcInstructionSet=native, so losing AVX2/AVX-512 to the AOT defaults fails the run.
+if (RnnKernels.BelowHardwareNote is { } note)
+{
+    Console.WriteLine(note);
+}
+if (args.Contains("--all-kernels"))
+{
+    Check(!RnnKernels.RunsBelowHardware, $"every kernel the CPU supports is available ({string.Join(", ", RnnKernels.Available)})");
+}
+
 Console.WriteLine($"kernel {model.Kernel}; {(failures == 0 ? "all checks passed" : $"{failures} check(s) failed")}");
 return failures == 0 ? 0 : 1;
 
