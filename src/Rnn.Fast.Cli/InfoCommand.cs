@@ -82,6 +82,10 @@ internal static class InfoCommand
         }
         console.MarkupLine($"Input size {model.InputSize}, output size {model.OutputSize}, [bold]{parameters:N0}[/] parameters.");
         console.MarkupLine($"Kernel: [bold]{Markup.Escape(model.Kernel)}[/] (available here: {Markup.Escape(string.Join(", ", RnnKernels.Available))}).");
+        if (RnnKernels.BelowHardwareNote is { } note)
+        {
+            console.MarkupLine($"[yellow]Below the hardware:[/] {Markup.Escape(note)}");
+        }
         return ExitCodes.Success;
     }
 }

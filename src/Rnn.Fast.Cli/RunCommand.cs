@@ -45,12 +45,25 @@ internal static class RunCommand
         };
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to run on instead of the default.", HelpName = "NAME" };
         Option<string?> nonlinearity = NonlinearityOption();
+        var batchFirst = new Option<bool>("--batch-first")
+        {
+            Description = "A 3-d .npy input is [B, T, I] (PyTorch's batch_first=True) and the output is written [B, T, O]. Default: what the model file records (rnnfast.batch_first), else time-major.",
+        };
+        var timeMajor = new Option<bool>("--time-major") { Description = "A 3-d .npy input is [T, B, I], whatever the model file records." };
         var command = new Command("run", "Run a model over a sequence file and write its outputs.")
         {
-            model, input, output, outputFormat, sampleRate, ignoreSampleRate, kernel, nonlinearity,
+            model, input, output, outputFormat, sampleRate, ignoreSampleRate, kernel, nonlinearity, batchFirst, timeMajor,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(batchFirst) && result.GetValue(timeMajor))
+            {
+                result.AddError("--batch-first and --time-major contradict each other.");
+            }
+        });
         command.SetAction(parse => Execute(parse.GetValue(model)!.FullName, parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
-            parse.GetValue(outputFormat)!, parse.GetValue(sampleRate), parse.GetValue(kernel), parse.GetValue(nonlinearity), parse.GetValue(ignoreSampleRate)));
+            parse.GetValue(outputFormat)!, parse.GetValue(sampleRate), parse.GetValue(kernel), parse.GetValue(nonlinearity), parse.GetValue(ignoreSampleRate),
+            parse.GetValue(batchFirst) ? true : parse.GetValue(timeMajor) ? false : null));
         return command;
     }
 
@@ -118,9 +131,11 @@ internal static class RunCommand
     /// <summary>
     /// Runs the command. Returns <see cref="ExitCodes.Success"/>, <see cref="ExitCodes.Failure"/> for a runtime error or
     /// <see cref="ExitCodes.Usage"/> for a bad argument; every error is reported on stderr, with no output file left behind.
+    /// <paramref name="batchFirst"/> is the layout of a 3-d input: true [B, T, I], false [T, B, I], null as the model file
+    /// records (else time-major).
     /// </summary>
     public static int Execute(string modelPath, string inputPath, string outputPath, string outputFormat = "same", int? sampleRate = null,
-        string? kernel = null, string? nonlinearity = null, bool ignoreSampleRate = false)
+        string? kernel = null, string? nonlinearity = null, bool ignoreSampleRate = false, bool? batchFirst = null)
     {
         try
         {
@@ -141,6 +156,15 @@ internal static class RunCommand
             RnnModel model = LoadModel(modelPath, options, out ModelFileDetails details);
             Signal input = SignalFile.Read(inputPath);
             string inputName = Path.GetFileName(inputPath);
+            bool? recorded = ModelFile.ReadBatchFirst(modelPath);
+            bool transpose = (batchFirst ?? recorded ?? false) && input.Rank == 3;
+            // Said with the result (a failed run prints nothing on stdout), and only where a layout was chosen.
+            string? layout = input.Rank == 3 ? LayoutLine(input, transpose, batchFirst, recorded) : null;
+            if (transpose)
+            {
+                // Read as [B, T, I] into Steps = B, Batch = T: make it time-major for the model.
+                input = new Signal(Transpose(input.Data, input.Steps, input.Batch, input.Channels), input.Batch, input.Steps, input.Channels, input.Wav) { Rank = 3 };
+            }
             bool channelsAsStreams = ChannelsAsStreams(input, model, inputName);
             int? rate = CheckSampleRate(input, details, sampleRate, ignoreSampleRate, inputName);
             ReportNonFinite(input.Data, $"{inputName} has", "input samples", "the outputs they reach will be NaN or infinite too");
@@ -150,12 +174,18 @@ internal static class RunCommand
             Signal signal = channelsAsStreams
                 // [T, C streams, O] is, in memory, [T, C*O]: channel c's outputs at c*O..c*O+O-1 of each step.
                 ? new Signal(outputs, input.Steps, 1, input.Channels * model.OutputSize, input.Wav)
-                : new Signal(outputs, input.Steps, input.Batch, model.OutputSize, input.Wav) { Rank = input.Rank == 1 && model.OutputSize == 1 ? 1 : input.Rank };
+                : transpose
+                    ? new Signal(Transpose(outputs, input.Steps, input.Batch, model.OutputSize), input.Batch, input.Steps, model.OutputSize) { Rank = 3 }
+                    : new Signal(outputs, input.Steps, input.Batch, model.OutputSize, input.Wav) { Rank = input.Rank == 1 && model.OutputSize == 1 ? 1 : input.Rank };
             WavFormat wav = OutputWav(outputFormat, input.Wav, rate ?? DefaultSampleRate);
             bool isWav = Path.GetExtension(outputPath).Equals(".wav", StringComparison.OrdinalIgnoreCase);
             ReportNonFinite(outputs, "the model produced", "output values",
                 isWav && !wav.IsFloat ? "PCM cannot hold them: NaN is written as 0 and infinities as full scale" : "they are written as they are");
             SignalFile.Write(outputPath, signal, wav);
+            if (layout is not null)
+            {
+                Terminal.Out.MarkupLine(Markup.Escape(layout));
+            }
             Terminal.Out.MarkupLine(
                 $"Wrote [bold]{Markup.Escape(Path.GetFileName(outputPath))}[/]: {input.Steps} steps × {streams.Batch} stream(s) × {model.OutputSize} output(s)" +
                 (channelsAsStreams ? $" (the {input.Channels} channels of {Markup.Escape(inputName)} run as independent streams)" : "") +
@@ -285,6 +315,33 @@ internal static class RunCommand
             });
         }
         return outputs;
+    }
+
+    private static string LayoutLine(Signal input, bool transpose, bool? batchFirst, bool? recorded)
+    {
+        string why = batchFirst is not null ? (batchFirst.Value ? "--batch-first" : "--time-major")
+            : recorded is not null ? $"the model file's {ModelFile.BatchFirstKey}={(recorded.Value ? "true" : "false")}" : "the default";
+        if (input.Rank != 3)
+        {
+            return $"Layout: one stream, [T, I] (time steps in rows; {why} applies to 3-d .npy inputs only).";
+        }
+        return transpose
+            ? $"Layout: batch-first [B, T, I] = [{input.Steps}, {input.Batch}, {input.Channels}] ({why}); the output is [B, T, O]."
+            : $"Layout: time-major [T, B, I] = [{input.Steps}, {input.Batch}, {input.Channels}] ({why}); the output is [T, B, O].";
+    }
+
+    /// <summary>[A, B, C] -> [B, A, C].</summary>
+    internal static float[] Transpose(float[] data, int a, int b, int c)
+    {
+        var result = new float[data.Length];
+        for (int i = 0; i < a; i++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                data.AsSpan((i * b + j) * c, c).CopyTo(result.AsSpan((j * a + i) * c, c));
+            }
+        }
+        return result;
     }
 
     private static WavFormat OutputWav(string outputFormat, WavFormat? input, int sampleRate)

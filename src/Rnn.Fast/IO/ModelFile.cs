@@ -17,6 +17,7 @@ namespace Rnn.Fast.IO;
 /// from tanh: tanh (PyTorch's default) is then used and <see cref="ModelFileDetails.NonlinearityAssumed"/> says so.</item>
 /// <item><c>rnnfast.head_activation</c>: <c>identity</c> (default), <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>softmax</c>.</item>
 /// <item><c>rnnfast.skip</c>: a non-negative integer S; the output adds the first S input channels (default 0).</item>
+/// <item><c>rnnfast.batch_first</c>: the layout the model was trained with, for tools (see <see cref="ReadBatchFirst"/>).</item>
 /// </list>
 /// <para>Initial states, an Rnn.Fast extension, are the tensors <c>{p}h0_l{k} [H]</c> and <c>{p}c0_l{k} [H]</c>
 /// (LSTM layers only). Any other tensor is an error.</para>
@@ -114,6 +115,73 @@ public static class ModelFile
         throw new ArgumentException(RnnKernels.All.Contains(kernel, StringComparer.OrdinalIgnoreCase)
             ? $"Kernel '{kernel}' is not supported on this machine; available here: {string.Join(", ", RnnKernels.Available)}."
             : $"Unknown kernel '{kernel}'; available here: {string.Join(", ", RnnKernels.Available)}.", nameof(options));
+    }
+
+    /// <summary>Loads a model from bytes already in memory (an embedded resource, a download).</summary>
+    /// <param name="content">The whole file.</param>
+    /// <param name="format">Its format.</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported (named "(memory)" in messages).</exception>
+    public static RnnModel Load(ReadOnlyMemory<byte> content, ModelFileFormat format, ModelLoadOptions? options = null) =>
+        Load(content, format, "(memory)", options);
+
+    /// <summary>
+    /// Loads a model from a stream read to its end, e.g. <c>Assembly.GetManifestResourceStream("model.safetensors")</c>.
+    /// The stream is not disposed.
+    /// </summary>
+    /// <param name="stream">A readable stream positioned at the start of the model.</param>
+    /// <param name="format">Its format.</param>
+    /// <param name="options">Settings the file cannot hold, and the kernel; null for the file's own or defaults.</param>
+    /// <exception cref="ModelFormatException">The content is malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="IOException">The stream cannot be read.</exception>
+    public static RnnModel Load(Stream stream, ModelFileFormat format, ModelLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        string name = stream is FileStream file ? Path.GetFileName(file.Name) : "(stream)";
+        if (stream is MemoryStream memory && memory.TryGetBuffer(out ArraySegment<byte> buffer))
+        {
+            // No copy: the rest of the stream's own buffer.
+            return Load(buffer.AsMemory((int)Math.Min(memory.Position, buffer.Count)), format, name, options);
+        }
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return Load(copy.GetBuffer().AsMemory(0, (int)copy.Length), format, name, options);
+    }
+
+    /// <summary>
+    /// The metadata key for the layout a model was trained with: <c>"true"</c> for batch-first <c>[B, T, I]</c>,
+    /// <c>"false"</c> for time-major <c>[T, B, I]</c>. Written by <c>tools/export/rnnfast_export.py</c>; <c>rnnfast run</c>
+    /// follows it. <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> itself is always time-major.
+    /// </summary>
+    public const string BatchFirstKey = "rnnfast.batch_first";
+
+    /// <summary>
+    /// Reads <see cref="BatchFirstKey"/> from a safetensors file: true (batch-first), false (time-major), or null when
+    /// the file does not say or is not safetensors.
+    /// </summary>
+    /// <param name="path">The model file.</param>
+    /// <exception cref="ModelFormatException">The file is malformed or the value is not true/false.</exception>
+    /// <exception cref="ArgumentException">The extension is not a model file's.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static bool? ReadBatchFirst(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (FormatOf(path) != ModelFileFormat.Safetensors)
+        {
+            return null;
+        }
+        string name = Path.GetFileName(path);
+        TensorSet set = SafetensorsReader.Read(File.ReadAllBytes(path), name);
+        if (!set.Metadata.TryGetValue(BatchFirstKey, out string? text))
+        {
+            return null;
+        }
+        return text.ToUpperInvariant() switch
+        {
+            "TRUE" or "1" => true,
+            "FALSE" or "0" => false,
+            _ => throw new ModelFormatException(name, BatchFirstKey, $"\"{text}\" is not true or false."),
+        };
     }
 
     /// <summary>The format a path's extension names.</summary>
