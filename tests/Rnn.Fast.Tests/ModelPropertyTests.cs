@@ -8,7 +8,7 @@ namespace Rnn.Fast.Tests;
 /// Fast kernels against the double-precision reference, for every kernel available here: random cells,
 /// sizes, stacks, heads, sequence lengths and batches, from fixed seeds (<see cref="SeededProperty"/>, which
 /// prints the replay seed of a failure). Whole sequences are held to the loose end-to-end
-/// <see cref="NetworkCase.Tolerance"/>; <c>StepBoundTests</c> holds single steps to a rigorous bound.
+/// <see cref="NetworkCase.Tolerance"/>; <see cref="StepBoundTests"/> holds single steps to a rigorous bound.
 /// </summary>
 [Trait("Category", "Kernel")]
 public sealed class ModelPropertyTests

@@ -84,7 +84,7 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
     /// with the weight scale, which is the recurrence's gain: at scale 3 a ReLU network amplifies an error
     /// of one step by several times per step (a 2-layer bidirectional ReLU case at scale 3 reached 4e-4
     /// relative error on every kernel, the scalar one included). This is the loose, end-to-end bound; the
-    /// per-step checks (<c>StepBoundTests</c>) hold each step to a rigorous one.
+    /// per-step checks (<see cref="StepBoundTests"/>) hold each step to a rigorous one.
     /// </summary>
     public double Tolerance(double expected) =>
         (2e-6 * (Input + Directions * Hidden + 2) + 1e-5 * Math.Abs(expected)) * Layers * (1 + WeightScale) * Math.Sqrt(Steps)
