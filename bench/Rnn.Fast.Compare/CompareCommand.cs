@@ -24,8 +24,6 @@ internal static class CompareCommand
     public const int MaxHidden = 1024;
 
     private const int SequenceLength = 100;
-    private static readonly int[] s_defaultHidden = [16, 64, 256];
-
     /// <summary>One measured row; the JSON field names are the property names in camelCase.</summary>
     internal sealed record Row(string Network, string Mode, int Hidden, int Input, int Batch, int SeqLen,
         string Implementation, string? Kernel, double NsPerStep, double? RatioVsOnnxRuntime);
@@ -38,20 +36,14 @@ internal static class CompareCommand
             Description = $"Rnn.Fast kernel to time ({string.Join(", ", RnnKernels.Available)} on this machine); default {RnnKernels.Default}.",
             HelpName = "NAME",
         };
-        var hidden = new Option<int[]>("--hidden")
-        {
-            Description = $"Hidden sizes H (I = H) to compare, 1..{MaxHidden}.",
-            DefaultValueFactory = _ => s_defaultHidden,
-            AllowMultipleArgumentsPerToken = true,
-            HelpName = "H",
-        };
+        Option<int[]> hidden = BenchSizes.HiddenOption(MaxHidden);
         var command = new RootCommand("Time Rnn.Fast against ONNX Runtime, TensorPrimitives and naive C# on this machine (under a minute).")
         {
             json,
             kernel,
             hidden,
         };
-        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? s_defaultHidden));
+        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? [.. BenchSizes.DefaultHidden]));
         return command;
     }
 

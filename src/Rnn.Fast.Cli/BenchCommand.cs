@@ -14,8 +14,6 @@ namespace Rnn.Fast.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly int[] s_defaultHidden = [16, 64, 256];
-
     /// <summary>The audio shape: one sample in, one value out per step.</summary>
     private const int AudioHidden = 16;
 
@@ -31,13 +29,7 @@ internal static class BenchCommand
             Description = $"Time only this kernel ({string.Join(", ", RnnKernels.Available)} on this machine); default: every one.",
             HelpName = "NAME",
         };
-        var hidden = new Option<int[]>("--hidden")
-        {
-            Description = $"Hidden sizes H (I = H) to time, 1..{BenchSizes.MaxHidden}.",
-            DefaultValueFactory = _ => s_defaultHidden,
-            AllowMultipleArgumentsPerToken = true,
-            HelpName = "H",
-        };
+        Option<int[]> hidden = BenchSizes.HiddenOption(BenchSizes.MaxHidden);
         var command = new Command("bench",
             "Time Rnn.Fast's kernels on this machine: streaming steps and T=100 sequences, ns/step and GFLOP/s. " +
             "bench/Rnn.Fast.Compare compares with ONNX Runtime, TensorPrimitives and naive C#.")
@@ -46,7 +38,7 @@ internal static class BenchCommand
             kernel,
             hidden,
         };
-        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? s_defaultHidden));
+        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? [.. BenchSizes.DefaultHidden]));
         return command;
     }
 

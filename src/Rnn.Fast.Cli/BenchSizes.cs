@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace Rnn.Fast.Cli;
@@ -5,12 +6,24 @@ namespace Rnn.Fast.Cli;
 /// <summary>
 /// The hidden sizes the timing commands accept. An LSTM with I = H holds 4H·2H weights (32·H² bytes), so
 /// a mistyped <c>--hidden 100000</c> would ask for 320 GB and time for hours: refuse it before allocating.
-/// Shared by <c>rnnfast bench</c> and bench/Rnn.Fast.Compare (compiled into both).
+/// Shared, with the <c>--hidden</c> option, by <c>rnnfast bench</c> and bench/Rnn.Fast.Compare (compiled into both).
 /// </summary>
 internal static class BenchSizes
 {
     /// <summary>The largest H <c>rnnfast bench</c> times: 128 MB of LSTM weights, seconds per kernel.</summary>
     public const int MaxHidden = 2048;
+
+    /// <summary>The sizes timed when <c>--hidden</c> is not given.</summary>
+    public static IReadOnlyList<int> DefaultHidden { get; } = [16, 64, 256];
+
+    /// <summary>The <c>--hidden H...</c> option of both tools (checked by <see cref="Problem"/> when run).</summary>
+    public static Option<int[]> HiddenOption(int maximum) => new("--hidden")
+    {
+        Description = string.Create(CultureInfo.InvariantCulture, $"Hidden sizes H (I = H), 1..{maximum}."),
+        DefaultValueFactory = _ => [.. DefaultHidden],
+        AllowMultipleArgumentsPerToken = true,
+        HelpName = "H",
+    };
 
     /// <summary>
     /// Null when every size is in 1..<paramref name="maximum"/>, else a message naming the option, the size
