@@ -40,7 +40,7 @@ public sealed record StepBounds(IReadOnlyList<BoundedVector> Hidden, IReadOnlyLi
 /// </summary>
 /// <remarks>
 /// The bound assumes the fast model starts from the same float state and input, and has the same float
-/// weights. A step of a model whose weights, kernel or formula differ is not covered by it, which is
+/// weights: the reference state must hold float values (as an <see cref="RnnState"/> does). A step of a model whose weights, kernel or formula differ is not covered by it, which is
 /// what makes it a test: a wrong tail lane or one dropped weight exceeds it.
 /// </remarks>
 public static class ReferenceStepBound
@@ -120,13 +120,14 @@ public static class ReferenceStepBound
         ArgumentNullException.ThrowIfNull(x);
         int terms = layer.InputSize + layer.HiddenSize + 2;
         BoundedVector inputPart = Affine(layer.WeightIh, layer.BiasIh, x);
-        BoundedVector hiddenPart = Affine(layer.WeightHh, layer.BiasHh, BoundedVector.Exact(h));
+        BoundedVector state = BoundedVector.Exact(h);
+        BoundedVector hiddenPart = Affine(layer.WeightHh, layer.BiasHh, state);
         var value = new double[inputPart.Value.Length];
         var bound = new double[value.Length];
         for (int r = 0; r < value.Length; r++)
         {
             value[r] = inputPart.Value[r] + hiddenPart.Value[r];
-            double magnitude = Magnitude(layer.WeightIh, layer.BiasIh, x, r) + Magnitude(layer.WeightHh, layer.BiasHh, BoundedVector.Exact(h), r);
+            double magnitude = Magnitude(layer.WeightIh, layer.BiasIh, x, r) + Magnitude(layer.WeightHh, layer.BiasHh, state, r);
             bound[r] = Propagated(layer.WeightIh, x, r) + (Gamma(terms) + GammaDouble(terms)) * magnitude;
         }
         return new BoundedVector(value, bound);
@@ -193,7 +194,8 @@ public static class ReferenceStepBound
         int n = layer.HiddenSize;
         BoundedVector pre = PreActivations(layer, x, h);
         BoundedVector inputPart = Affine(layer.WeightIh, layer.BiasIh, x);
-        BoundedVector hiddenPart = Affine(layer.WeightHh, layer.BiasHh, BoundedVector.Exact(h));
+        BoundedVector state = BoundedVector.Exact(h);
+        BoundedVector hiddenPart = Affine(layer.WeightHh, layer.BiasHh, state);
         var hNext = new double[n];
         var bound = new double[n];
         for (int j = 0; j < n; j++)
@@ -206,7 +208,7 @@ public static class ReferenceStepBound
             double dxn = Propagated(layer.WeightIh, x, row)
                 + (Gamma(layer.InputSize + 1) + GammaDouble(layer.InputSize + 1)) * Magnitude(layer.WeightIh, layer.BiasIh, x, row);
             double hn = hiddenPart.Value[row];
-            double dhn = (Gamma(layer.HiddenSize + 1) + GammaDouble(layer.HiddenSize + 1)) * Magnitude(layer.WeightHh, layer.BiasHh, BoundedVector.Exact(h), row);
+            double dhn = (Gamma(layer.HiddenSize + 1) + GammaDouble(layer.HiddenSize + 1)) * Magnitude(layer.WeightHh, layer.BiasHh, state, row);
 
             // q = xn + r·hn: one product and one sum (or one FMA).
             double q = xn + r * hn;
