@@ -1,73 +1,83 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Rnn.Fast.Baselines;
 using Spectre.Console;
 
 namespace Rnn.Fast.Cli;
 
 /// <summary>
-/// <c>rnnfast bench</c>: a quick in-process comparison on this machine of Rnn.Fast against ONNX Runtime
-/// (one call per step with IoBinding, and its own sequence run), the TensorPrimitives cell and the naive
-/// loops, for LSTM at H = 16, 64, 256 by default (I = H, batch 1), streaming and T = 100 sequences. Each
-/// implementation is checked against Rnn.Fast before it is timed. Medians of timed batches (see
-/// <see cref="Timing"/>); well under a minute. The full suite is bench/Rnn.Fast.Benchmarks.
+/// <c>rnnfast bench</c>: times Rnn.Fast alone on this machine, on every available kernel (or <c>--kernel</c>):
+/// LSTM with I = H at H = 16, 64, 256 by default, batch 1, a streaming <see cref="RnnModel.Step"/> and a
+/// T = 100 <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/>, in ns per step and GFLOP/s, plus the audio shape (I = 1, H = 16,
+/// a 1-output linear head). Medians of timed batches (see <see cref="Timing"/>). The comparison with
+/// ONNX Runtime, TensorPrimitives and naive C# is bench/Rnn.Fast.Compare; the full suite bench/Rnn.Fast.Benchmarks.
 /// </summary>
 internal static class BenchCommand
 {
-    private const int SequenceLength = 100;
-    private static readonly int[] s_defaultHidden = [16, 64, 256];
+    /// <summary>The audio shape: one sample in, one value out per step.</summary>
+    private const int AudioHidden = 16;
 
     /// <summary>One measured row; the JSON field names are the property names in camelCase.</summary>
-    internal sealed record Row(string Network, string Mode, int Hidden, int Input, int Batch, int SeqLen,
-        string Implementation, string? Kernel, double NsPerStep, double? RatioVsOnnxRuntime);
+    internal sealed record Row(string Network, string Mode, int Input, int Hidden, int Output, int Batch, int SeqLen,
+        string Kernel, double NsPerStep, double GflopsPerSecond);
 
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print the rows as a JSON array instead of a table." };
         var kernel = new Option<string?>("--kernel")
         {
-            Description = $"Rnn.Fast kernel to time ({string.Join(", ", RnnKernels.Available)} on this machine); default {RnnKernels.Default}.",
+            Description = $"Time only this kernel ({string.Join(", ", RnnKernels.Available)} on this machine); default: every one.",
             HelpName = "NAME",
         };
-        var hidden = new Option<int[]>("--hidden")
-        {
-            Description = "Hidden sizes H (I = H) to compare.",
-            DefaultValueFactory = _ => s_defaultHidden,
-            AllowMultipleArgumentsPerToken = true,
-            HelpName = "H",
-        };
-        var command = new Command("bench", "Time Rnn.Fast against ONNX Runtime, TensorPrimitives and naive C# on this machine (under a minute).")
+        Option<int[]> hidden = BenchSizes.HiddenOption(BenchSizes.MaxHidden);
+        var command = new Command("bench",
+            "Time Rnn.Fast's kernels on this machine: streaming steps and T=100 sequences, ns/step and GFLOP/s. " +
+            "bench/Rnn.Fast.Compare compares with ONNX Runtime, TensorPrimitives and naive C#.")
         {
             json,
             kernel,
             hidden,
         };
-        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? s_defaultHidden));
+        command.SetAction(parse => Run(parse.GetValue(json), parse.GetValue(kernel), parse.GetValue(hidden) ?? [.. BenchSizes.DefaultHidden]));
         return command;
     }
 
+    /// <summary>Times and prints; 0 on success, 2 for an unusable kernel or size (nothing is allocated then).</summary>
     public static int Run(bool json, string? kernel, int[] hiddenSizes)
     {
-        kernel ??= RnnKernels.Default;
-        if (!RnnKernels.Available.Contains(kernel))
+        ArgumentNullException.ThrowIfNull(hiddenSizes);
+        string[] kernels;
+        if (kernel is null)
+        {
+            kernels = [.. RnnKernels.Available];
+        }
+        else if (RnnKernels.Available.FirstOrDefault(k => string.Equals(k, kernel, StringComparison.OrdinalIgnoreCase)) is { } match)
+        {
+            kernels = [match];
+        }
+        else
         {
             Console.Error.WriteLine($"Unknown or unsupported kernel '{kernel}'. Available: {string.Join(", ", RnnKernels.Available)}.");
             return 2;
         }
-        var rows = new List<Row>();
-        if (hiddenSizes.Length == 0 || hiddenSizes.Any(h => h < 1))
+        if (BenchSizes.Problem(hiddenSizes, BenchSizes.MaxHidden) is { } problem)
         {
-            Console.Error.WriteLine("--hidden needs one or more sizes of at least 1.");
+            Console.Error.WriteLine(problem);
             return 2;
         }
-        foreach (int hidden in hiddenSizes)
+
+        var rows = new List<Row>();
+        foreach ((int input, int hidden, int output) in Shapes(hiddenSizes))
         {
-            if (!json)
+            foreach (string k in kernels)
             {
-                AnsiConsole.MarkupLine($"[grey]LSTM H={hidden}: checking and timing...[/]");
+                if (!json)
+                {
+                    string head = output > 0 ? $" O={output}" : "";
+                    AnsiConsole.MarkupLine($"[grey]LSTM I={input} H={hidden}{head} on {Markup.Escape(k)}: timing...[/]");
+                }
+                rows.AddRange(Measure(input, hidden, output, k));
             }
-            rows.AddRange(Measure(hidden, kernel));
         }
         if (json)
         {
@@ -80,148 +90,53 @@ internal static class BenchCommand
         return 0;
     }
 
-    internal static List<Row> Measure(int hidden, string kernel)
+    /// <summary>(I, H, O) of every timed model: I = H without a head per requested size, then the audio shape.</summary>
+    internal static IEnumerable<(int Input, int Hidden, int Output)> Shapes(IEnumerable<int> hiddenSizes) =>
+        [.. hiddenSizes.Select(h => (h, h, 0)), (1, AudioHidden, 1)];
+
+    /// <summary>The streaming and sequence rows of one LSTM shape on one kernel.</summary>
+    internal static Row[] Measure(int input, int hidden, int output, string kernel)
     {
-        RnnModel model = RnnModel.CreateLstm(hidden, hidden, seed: hidden, kernel: kernel);
-        LayerWeights layer = model.Layers[0];
-        float[] inputs = Inputs(SequenceLength * hidden);
-        var outputs = new float[SequenceLength * hidden];
-        var rows = new List<Row>();
-
-        // Streaming: a ring of 100 inputs, one step each; the state carries on.
-        RnnState state = model.CreateState();
-        var naive = new NaiveLstm(layer);
-        var tp = new TensorPrimitivesRnn(layer);
-        using var onnxStep = new OnnxRnnRunner(layer);
-        var streaming = new (string Name, string? Kernel, StepFunction Step)[]
-        {
-            ("Rnn.Fast", kernel, (x, y) => model.Step(x, state, y)),
-            ("OnnxRuntime", null, onnxStep.Step),
-            ("TensorPrimitives", null, tp.Step),
-            ("Naive", null, naive.Step),
-        };
-        float[] expected = StepOutputs(streaming[0].Step, inputs, hidden);
-        state.Reset();
-        var results = new List<(string, string?, double)>();
-        foreach ((string name, string? k, StepFunction step) in streaming)
-        {
-            if (name != "Rnn.Fast")
-            {
-                Check(name, expected, StepOutputs(step, inputs, hidden));
-            }
-            double ns = Timing.MedianNanoseconds(n =>
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    for (int t = 0; t < SequenceLength; t++)
-                    {
-                        step(inputs.AsSpan(t * hidden, hidden), outputs.AsSpan(t * hidden, hidden));
-                    }
-                }
-            }, SequenceLength);
-            results.Add((name, k, ns));
-        }
-        AddRows(rows, "streaming", hidden, 1, results);
-
-        // Sequences: one call of T = 100 steps, batch 1.
-        var tpSequence = new TensorPrimitivesRnn(layer);
-        using var onnxSequence = new OnnxRnnRunner(layer, steps: SequenceLength);
-        RnnState sequenceState = model.CreateState();
-        var sequences = new (string Name, string? Kernel, Action Run)[]
-        {
-            ("Rnn.Fast", kernel, () => model.Run(inputs, SequenceLength, sequenceState, outputs)),
-            ("OnnxRuntime", null, () => onnxSequence.Run(inputs, outputs)),
-            ("TensorPrimitives", null, () => tpSequence.Run(inputs, SequenceLength, outputs)),
-        };
-        results.Clear();
-        foreach ((string name, string? k, Action run) in sequences)
-        {
-            run();
-            Check(name + " sequence", expected, outputs);
-            double ns = Timing.MedianNanoseconds(n =>
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    run();
-                }
-            }, SequenceLength);
-            results.Add((name, k, ns));
-        }
-        AddRows(rows, "sequence", hidden, SequenceLength, results);
-        return rows;
-    }
-
-    private static void AddRows(List<Row> rows, string mode, int hidden, int seqLen, List<(string Name, string? Kernel, double Ns)> results)
-    {
-        double onnx = results.Single(r => r.Name == "OnnxRuntime").Ns;
-        foreach ((string name, string? k, double ns) in results)
-        {
-            rows.Add(new Row("LSTM", mode, hidden, hidden, 1, seqLen, name, k, Math.Round(ns, 1), Math.Round(onnx / ns, 2)));
-        }
-    }
-
-    private static float[] StepOutputs(StepFunction step, float[] inputs, int hidden)
-    {
-        var outputs = new float[inputs.Length];
-        for (int t = 0; t < SequenceLength; t++)
-        {
-            step(inputs.AsSpan(t * hidden, hidden), outputs.AsSpan(t * hidden, hidden));
-        }
-        return outputs;
-    }
-
-    private static void Check(string name, float[] expected, float[] actual)
-    {
-        for (int i = 0; i < expected.Length; i++)
-        {
-            if (!(Math.Abs(expected[i] - actual[i]) <= 1e-3f * (1 + Math.Abs(expected[i]))))
-            {
-                throw new InvalidOperationException($"{name} disagrees with Rnn.Fast at output {i}: {actual[i]} vs {expected[i]}.");
-            }
-        }
-    }
-
-    private static float[] Inputs(int count)
-    {
-        var random = new Random(1);
-        var values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = (float)(random.NextDouble() * 2 - 1);
-        }
-        return values;
+        var random = new Random(hidden);
+        LayerWeights layer = LayerWeights.Random(CellType.Lstm, input, hidden, random);
+        HeadWeights? head = output > 0 ? HeadWeights.Random(hidden, output, random) : null;
+        RnnModel model = RnnModel.Create([layer], head, kernel);
+        (double stepNs, double runNs) = ModelTiming.Measure(model, seed: 1);
+        double flops = ModelTiming.FlopsPerStep(model);
+        return
+        [
+            new Row("LSTM", "streaming", input, hidden, model.OutputSize, 1, 1, model.Kernel, Math.Round(stepNs, 1), Math.Round(flops / stepNs, 2)),
+            new Row("LSTM", "sequence", input, hidden, model.OutputSize, 1, ModelTiming.SequenceSteps, model.Kernel, Math.Round(runNs, 1), Math.Round(flops / runNs, 2)),
+        ];
     }
 
     private static void Print(List<Row> rows)
     {
         var table = new Table()
-            .Title("[bold]LSTM, I = H, batch 1: ns per time step (median)[/]")
-            .AddColumn("Mode")
-            .AddColumn(new TableColumn("H").RightAligned())
-            .AddColumn("Implementation")
-            .AddColumn(new TableColumn("ns/step").RightAligned())
-            .AddColumn(new TableColumn("× faster than ONNX Runtime").RightAligned());
-        foreach (Row row in rows)
+            .Title($"[bold]Rnn.Fast LSTM, batch 1: ns per time step (median)[/]")
+            .AddColumn("Shape")
+            .AddColumn("Kernel")
+            .AddColumn(new TableColumn("Step ns").RightAligned())
+            .AddColumn(new TableColumn("Step GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn($"Run T={ModelTiming.SequenceSteps} ns/step").RightAligned())
+            .AddColumn(new TableColumn("Run GFLOP/s").RightAligned());
+        foreach (IGrouping<(int, int, int, string), Row> pair in rows.GroupBy(r => (r.Input, r.Hidden, r.Output, r.Kernel)))
         {
-            string name = row.Kernel is null ? row.Implementation : $"{row.Implementation} ({row.Kernel})";
-            table.AddRow(row.Mode, row.Hidden.ToString(CultureInfo.InvariantCulture), Markup.Escape(name),
-                row.NsPerStep.ToString("N1", CultureInfo.InvariantCulture),
-                row.RatioVsOnnxRuntime?.ToString("0.00", CultureInfo.InvariantCulture) ?? "");
+            Row step = pair.Single(r => r.Mode == "streaming");
+            Row run = pair.Single(r => r.Mode == "sequence");
+            string shape = step.Input == 1 && step.Output == 1 && step.Hidden == AudioHidden
+                ? string.Create(CultureInfo.InvariantCulture, $"I={step.Input} H={step.Hidden} O={step.Output} (audio)")
+                : string.Create(CultureInfo.InvariantCulture, $"I={step.Input} H={step.Hidden}");
+            table.AddRow(shape, Markup.Escape(step.Kernel),
+                step.NsPerStep.ToString("N1", CultureInfo.InvariantCulture),
+                step.GflopsPerSecond.ToString("0.00", CultureInfo.InvariantCulture),
+                run.NsPerStep.ToString("N1", CultureInfo.InvariantCulture),
+                run.GflopsPerSecond.ToString("0.00", CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"[grey]{Environment.ProcessorCount} cores, load average {LoadAverage()}; a shared or busy machine inflates every row.[/]");
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "n/a";
-        }
+        AnsiConsole.MarkupLine("[grey]GFLOP/s counts the recurrent layer only, 2*4H*(I+H) flops per step. " +
+            "Against ONNX Runtime, TensorPrimitives and naive C#: dotnet run -c Release --project bench/Rnn.Fast.Compare.[/]");
+        AnsiConsole.MarkupLine($"[grey]{Environment.ProcessorCount} cores, load average {Timing.LoadAverage()}; a shared or busy machine inflates every row.[/]");
     }
 }
 

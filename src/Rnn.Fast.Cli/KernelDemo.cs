@@ -15,18 +15,11 @@ internal static class KernelDemo
     // Steps of the reference check: long enough for errors to compound through the recurrence.
     private const int CheckSteps = 50;
 
-    // Steps of one timed Run; also the ring of inputs the streaming loop cycles through, so both
-    // paths see the same varied data rather than a constant input that settles to a fixed point.
-    private const int SequenceSteps = 100;
-
     private sealed record DemoModel(CellType Cell, int InputSize, int HiddenSize, int OutputSize)
     {
         public string Name => Cell == CellType.Lstm ? "LSTM" : "Elman tanh";
 
         public string Shape => OutputSize > 0 ? $"I={InputSize} H={HiddenSize} O={OutputSize}" : $"I={InputSize} H={HiddenSize}";
-
-        // Multiply-adds of the recurrent layer, counted as two flops each; the head is left out.
-        public double FlopsPerStep => 2.0 * (Cell == CellType.Lstm ? 4 : 1) * HiddenSize * (InputSize + HiddenSize);
     }
 
     private static readonly DemoModel[] s_models =
@@ -77,7 +70,8 @@ internal static class KernelDemo
             allPassed &= check.Passed;
 
             RnnModel model = testCase.CreateModel(chosen);
-            (double stepNs, double runNs) = Measure(model, seed + m);
+            (double stepNs, double runNs) = ModelTiming.Measure(model, seed + m);
+            double flops = ModelTiming.FlopsPerStep(model);
             table.AddRow(
                 demo.Name,
                 demo.Shape,
@@ -85,15 +79,15 @@ internal static class KernelDemo
                 $"{check.MaxAbsError:0.0e+0}",
                 check.Passed ? "[green]pass[/]" : "[red]FAIL[/]",
                 $"{stepNs:N0}",
-                $"{demo.FlopsPerStep / stepNs:0.00}",
+                $"{flops / stepNs:0.00}",
                 $"{runNs:N0}",
-                $"{demo.FlopsPerStep / runNs:0.00}");
+                $"{flops / runNs:0.00}");
             markdownRows?.Add([demo.Name, demo.Shape, model.Kernel, $"{check.MaxAbsError:0.0e+0}", check.Passed ? "pass" : "FAIL", $"{stepNs:N0}", $"{runNs:N0}"]);
         }
 
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"[grey]Check: T={CheckSteps} random steps from a random state vs the double-precision reference; {Markup.Escape(KernelVerifier.ToleranceFormula)}.[/]");
-        AnsiConsole.MarkupLine($"[grey]Step: one streaming RnnModel.Step. Run: RnnModel.Run over T={SequenceSteps}, per step. One stream; median of 9 timed batches after warm-up.[/]");
+        AnsiConsole.MarkupLine($"[grey]Step: one streaming RnnModel.Step. Run: RnnModel.Run over T={ModelTiming.SequenceSteps}, per step. One stream; median of 9 timed batches after warm-up.[/]");
         AnsiConsole.MarkupLine("[grey]GFLOP/s counts the recurrent layer only: LSTM 2*4H*(I+H), Elman 2*H*(I+H) flops per step.[/]");
 
         if (!allPassed)
@@ -146,37 +140,5 @@ internal static class KernelDemo
         AnsiConsole.MarkupLine($"Default kernel: [bold]{Markup.Escape(RnnKernels.Default)}[/]");
         AnsiConsole.MarkupLine($"Running on: [bold]{Markup.Escape(chosen)}[/] ({Markup.Escape(why)})");
         AnsiConsole.WriteLine();
-    }
-
-    /// <summary>Median ns per streaming step and per step of a <see cref="SequenceSteps"/>-step Run, one stream.</summary>
-    private static (double StepNs, double RunNs) Measure(RnnModel model, int seed)
-    {
-        var random = new Random(seed);
-        float[] inputs = new float[SequenceSteps * model.InputSize];
-        for (int i = 0; i < inputs.Length; i++)
-        {
-            inputs[i] = (float)(random.NextDouble() * 2 - 1);
-        }
-        float[] outputs = new float[SequenceSteps * model.OutputSize];
-        RnnState state = model.CreateState();
-        int width = model.InputSize;
-
-        double stepNs = Timing.MedianNanoseconds(iterations =>
-        {
-            for (int i = 0; i < iterations; i++)
-            {
-                int t = i % SequenceSteps;
-                model.Step(inputs.AsSpan(t * width, width), state, outputs.AsSpan(t * model.OutputSize, model.OutputSize));
-            }
-        }, operationsPerIteration: 1);
-
-        double runNs = Timing.MedianNanoseconds(iterations =>
-        {
-            for (int i = 0; i < iterations; i++)
-            {
-                model.Run(inputs, SequenceSteps, state, outputs);
-            }
-        }, operationsPerIteration: SequenceSteps);
-        return (stepNs, runNs);
     }
 }

@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Rnn.Fast.Cli;
 
-/// <summary>Wall-clock timing of a hot loop: warm up until steady, then the median of several timed batches.</summary>
+/// <summary>
+/// Wall-clock timing of a hot loop: warm up until steady, then the median of several timed batches.
+/// Used by <c>rnnfast bench</c>, the kernel demo and bench/Rnn.Fast.Compare (compiled into it).
+/// </summary>
 internal static class Timing
 {
     // Tiered JIT starts every method unoptimized and promotes it only after it has been called often,
@@ -67,6 +70,23 @@ internal static class Timing
             }
         }
         return iterations;
+    }
+
+    /// <summary>The 1-minute load average (Linux), or "n/a": a busy machine inflates every timing, so reports print it.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "n/a";
+        }
     }
 
     private static double TimeBatch(Action<int> run, int iterations)

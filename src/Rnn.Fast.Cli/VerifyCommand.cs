@@ -45,14 +45,18 @@ internal static class VerifyCommand
         IReadOnlyList<string> kernels = RnnKernels.Available;
         AnsiConsole.MarkupLine($"Verifying [bold]{Markup.Escape(string.Join(", ", kernels))}[/] on {cases} random cases each (seed {seed}).");
         AnsiConsole.MarkupLine(
-            "[grey]Cases: Elman tanh/ReLU/sigmoid or LSTM per layer, 1-2 layers, I and H in 1..70 (a fifth up to 300), " +
-            "optional head (identity/tanh/ReLU/sigmoid/softmax), T 1..20, B 1..4, non-zero initial state; " +
-            "every Step and Run output and the final h and c are compared.[/]");
+            "[grey]Cases, five structures equally often: one Elman (tanh/ReLU/sigmoid), LSTM or GRU layer; a stack of 2-3 layers; " +
+            "a bidirectional model of 1-2 layers (stacks and bidirectional models draw each layer's cell); " +
+            "I and H in 1..70 (a fifth up to 300), a head (identity/tanh/ReLU/sigmoid/softmax) half the time, T 1..20, B 1..4, " +
+            "non-zero initial state; every Step (unidirectional) and Run output and the final h and c of both directions are compared.[/]");
         AnsiConsole.MarkupLine($"[grey]Tolerance per value: {Markup.Escape(KernelVerifier.ToleranceFormula)}.[/]");
 
         var clock = Stopwatch.StartNew();
-        IReadOnlyList<KernelVerificationSummary> summaries = KernelVerifier.Verify(kernels, cases, seed);
+        VerificationReport report = KernelVerifier.Verify(kernels, cases, seed);
+        IReadOnlyList<KernelVerificationSummary> summaries = report.Kernels;
         clock.Stop();
+
+        AnsiConsole.Write(FamilyTable(report, kernels));
 
         var table = new Table()
             .AddColumn("Kernel")
@@ -84,11 +88,36 @@ internal static class VerifyCommand
         }
         AnsiConsole.MarkupLine($"[grey]{clock.Elapsed.TotalSeconds:0.0} s[/]");
 
-        bool passed = summaries.All(s => s.Passed);
+        bool passed = report.Passed;
         if (!passed)
         {
             AnsiConsole.MarkupLine("[red]Verification failed: at least one kernel disagrees with the reference.[/]");
         }
         return passed ? 0 : 1;
+    }
+
+    /// <summary>One row per model family, one column per kernel: the worst error / tolerance of the family's cases, or the failures.</summary>
+    private static Table FamilyTable(VerificationReport report, IReadOnlyList<string> kernels)
+    {
+        var table = new Table()
+            .Title("[bold]Max error / tolerance per model family (above 1 fails)[/]")
+            .AddColumn("Model family")
+            .AddColumn(new TableColumn("Cases").RightAligned());
+        foreach (string kernel in kernels)
+        {
+            table.AddColumn(new TableColumn(Markup.Escape(kernel)).RightAligned());
+        }
+        foreach (FamilySummary family in report.Families)
+        {
+            var cells = new List<string> { Markup.Escape(family.Family), $"{family.Cases}" };
+            for (int k = 0; k < kernels.Count; k++)
+            {
+                cells.Add(family.Failures[k] == 0
+                    ? $"{family.MaxScaledError[k]:0.000}"
+                    : $"[red]{family.MaxScaledError[k]:0.000} ({family.Failures[k]} failed)[/]");
+            }
+            table.AddRow([.. cells]);
+        }
+        return table;
     }
 }

@@ -6,40 +6,47 @@ namespace Rnn.Fast.Tests;
 
 /// <summary>
 /// Fast kernels against the double-precision reference, for every kernel available here: random cells,
-/// sizes, stacks, heads, sequence lengths and batches. FsCheck prints the replay seed of a failure.
+/// sizes, stacks, heads, sequence lengths and batches, from fixed seeds (<see cref="SeededProperty"/>, which
+/// prints the replay seed of a failure). Whole sequences are held to the loose end-to-end
+/// <see cref="NetworkCase.Tolerance"/>; <see cref="StepBoundTests"/> holds single steps to a rigorous bound.
 /// </summary>
 [Trait("Category", "Kernel")]
 public sealed class ModelPropertyTests
 {
+    // Issue 9: a fresh clone failed with this random seed (59th case: Elman ReLU, 2 layers, bidirectional,
+    // weight scale 3, error 6.45e-3 against 6.18e-3 on every kernel); the tolerance now covers the gain.
+    private static readonly (ulong, ulong) s_bidirectionalReluSeed = (17582837747407783557, 16213632633019904191);
+
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Step_RandomNetworks_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: false), c => CheckStreaming(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: false), c => CheckStreaming(c, kernel)).CheckSeeded();
 
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Step_RandomNetworksWithHead_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c => CheckStreaming(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c => CheckStreaming(c, kernel)).CheckSeeded();
 
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Run_RandomSequences_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: false), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: false), c => CheckSequence(c, kernel)).CheckSeeded();
 
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Run_RandomSequencesWithHead_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c => CheckSequence(c, kernel)).CheckSeeded();
 
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Run_RandomBidirectional_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: false, bidirectional: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: false, bidirectional: true), c => CheckSequence(c, kernel)).CheckSeeded();
 
     [Theory]
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Run_RandomBidirectionalWithHead_MatchesReference(string kernel) =>
-        Prop.ForAll(NetworkCase.Arbitrary(withHead: true, bidirectional: true), c => CheckSequence(c, kernel)).QuickCheckThrowOnFailure();
+        Prop.ForAll(NetworkCase.Arbitrary(withHead: true, bidirectional: true), c => CheckSequence(c, kernel))
+            .CheckSeeded(regressions: s_bidirectionalReluSeed);
 
     private static void CheckStreaming(NetworkCase c, string kernel)
     {

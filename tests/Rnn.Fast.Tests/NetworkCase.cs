@@ -78,14 +78,17 @@ public sealed record NetworkCase(CellType Cell, Activation Nonlinearity, int Inp
     public float[] Inputs() => Uniform(new Random(Seed ^ 0x5EED), Steps * Batch * Input, 2f);
 
     /// <summary>
-    /// Allowed |fast − reference| for an output: kernels sum in a different order than the reference
-    /// and in float, so the absolute part grows with the length of the sums (I + H terms per step) and
-    /// the relative part (which matters for ReLU, whose values are unbounded) with the number of layers
-    /// and steps the rounding errors travel through.
+    /// Allowed |fast − reference| for an output after a whole sequence: kernels sum in a different order
+    /// than the reference and in float, so the absolute part grows with the length of the sums (I + H terms
+    /// per step), and both parts with the number of layers and steps the rounding errors travel through and
+    /// with the weight scale, which is the recurrence's gain: at scale 3 a ReLU network amplifies an error
+    /// of one step by several times per step (a 2-layer bidirectional ReLU case at scale 3 reached 4e-4
+    /// relative error on every kernel, the scalar one included). This is the loose, end-to-end bound; the
+    /// per-step checks (<see cref="StepBoundTests"/>) hold each step to a rigorous one.
     /// </summary>
     public double Tolerance(double expected) =>
-        2e-6 * Layers * (Input + Directions * Hidden + 2) * (1 + WeightScale) * Math.Sqrt(Steps)
-        + 1e-5 * Layers * Math.Sqrt(Steps) * Math.Abs(expected) + 1e-6;
+        (2e-6 * (Input + Directions * Hidden + 2) + 1e-5 * Math.Abs(expected)) * Layers * (1 + WeightScale) * Math.Sqrt(Steps)
+        + 1e-6;
 
     public static float[] Uniform(Random random, int count, float bound)
     {

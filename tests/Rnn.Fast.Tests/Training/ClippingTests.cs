@@ -47,7 +47,7 @@ public sealed class ClippingTests
                     Assert.Equal(before[i] * coefficient, after[i], 1e-6 * Math.Abs(before[i]) + 1e-12);
                 }
                 Assert.True(GradientClipping.GlobalNorm(model.Parameters) <= t.maxNorm * (1 + 1e-5) || coefficient == 1.0);
-            }).QuickCheckThrowOnFailure();
+            }).CheckSeeded();
 
     [Fact]
     public void ClipByGlobalNorm_NormExactlyAtThreshold_ScaledByMaxOverMaxPlusEpsilon()

@@ -22,15 +22,15 @@ public sealed class ReferenceGradientCheckTests
     private const double ReluMargin = 1e-4;
 
     // The finite-difference properties are cheap (a few ms a case), so they draw more cases than the default 100.
-    private static readonly Config s_manyCases = Config.QuickThrowOnFailure.WithMaxTest(300);
+    private const int ManyCases = 300;
 
     [Fact]
     public void Compute_MeanSquaredError_MatchesFiniteDifferences() =>
-        Prop.ForAll(GradientCase.Arbitrary(LossKind.MeanSquaredError), CheckFiniteDifferences).Check(s_manyCases);
+        Prop.ForAll(GradientCase.Arbitrary(LossKind.MeanSquaredError), CheckFiniteDifferences).CheckSeeded(ManyCases);
 
     [Fact]
     public void Compute_SoftmaxCrossEntropy_MatchesFiniteDifferences() =>
-        Prop.ForAll(GradientCase.Arbitrary(LossKind.SoftmaxCrossEntropy), CheckFiniteDifferences).Check(s_manyCases);
+        Prop.ForAll(GradientCase.Arbitrary(LossKind.SoftmaxCrossEntropy), CheckFiniteDifferences).CheckSeeded(ManyCases);
 
     [Fact]
     public void Compute_ZeroMask_GivesZeroLossAndGradients() =>
@@ -49,7 +49,7 @@ public sealed class ReferenceGradientCheckTests
                     Assert.True(values.All(v => v == 0), $"{name} is not all zeros for {c}");
                 }
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Theory]
     [InlineData(Activation.Tanh)]
@@ -76,7 +76,7 @@ public sealed class ReferenceGradientCheckTests
             {
                 Assert.Equal(g.BiasIh[l], g.BiasHh[l]);
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Fact]
     public void Compute_Gru_BiasHhDiffersOnlyInTheNRows() =>
@@ -95,7 +95,7 @@ public sealed class ReferenceGradientCheckTests
                     Assert.True(bin == 0 || bhn != bin, $"bias_hh n-row {j} of layer {l} equals bias_ih ({bin}) for {c}");
                 }
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Fact]
     public void Forward_MatchesReferenceModelRun() =>
@@ -118,7 +118,7 @@ public sealed class ReferenceGradientCheckTests
                     AssertAlmostEqual([.. states.SelectMany(s => s.C[l]!)], trace.FinalCell[l]!, $"c_n of layer {l}", c);
                 }
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Fact]
     public void Loss_MatchesFormulaOnReferenceModelOutputs() =>
@@ -136,7 +136,7 @@ public sealed class ReferenceGradientCheckTests
                 Assert.True(Math.Abs(actual - expected) <= 1e-12 * (1 + Math.Abs(expected)), $"loss {actual:R} != {expected:R} for {c}");
                 Assert.Equal(actual, ReferenceBptt.Compute(p, problem.Inputs, c.Steps, c.Batch, problem.H0, problem.C0, c.Loss, problem.Targets, problem.Mask).Loss);
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Fact]
     public void Compute_OneLinearElmanUnit_MatchesHandDerivedGradients()

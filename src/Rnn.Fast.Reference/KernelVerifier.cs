@@ -3,14 +3,17 @@ using System.Globalization;
 namespace Rnn.Fast.Reference;
 
 /// <summary>One recurrent layer of a <see cref="VerificationCase"/>.</summary>
-/// <param name="Cell">Elman or LSTM.</param>
+/// <param name="Cell">Elman, GRU or LSTM.</param>
 /// <param name="Nonlinearity">Elman f; ignored for LSTM.</param>
 /// <param name="HiddenSize">H of this layer (the next layer's input size).</param>
 public sealed record LayerSpec(CellType Cell, Activation Nonlinearity, int HiddenSize)
 {
-    public override string ToString() => Cell == CellType.Lstm
-        ? string.Create(CultureInfo.InvariantCulture, $"LSTM H={HiddenSize}")
-        : string.Create(CultureInfo.InvariantCulture, $"Elman-{Nonlinearity.ToString().ToLowerInvariant()} H={HiddenSize}");
+    public override string ToString() => Cell switch
+    {
+        CellType.Lstm => string.Create(CultureInfo.InvariantCulture, $"LSTM H={HiddenSize}"),
+        CellType.Gru => string.Create(CultureInfo.InvariantCulture, $"GRU H={HiddenSize}"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"Elman-{Nonlinearity.ToString().ToLowerInvariant()} H={HiddenSize}"),
+    };
 }
 
 /// <summary>
@@ -24,9 +27,12 @@ public sealed record LayerSpec(CellType Cell, Activation Nonlinearity, int Hidde
 /// <param name="Steps">T.</param>
 /// <param name="Batch">B, independent streams.</param>
 /// <param name="Seed">Seeds the weights, the inputs and the initial state.</param>
+/// <param name="Bidirectional">Every layer also runs in reverse time (PyTorch's bidirectional=True; sequence API only).</param>
 public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> Layers, int HeadSize, Activation HeadActivation,
-    int Steps, int Batch, int Seed)
+    int Steps, int Batch, int Seed, bool Bidirectional = false)
 {
+    private int Directions => Bidirectional ? 2 : 1;
+
     /// <summary>The largest I + H of any layer: the length of the longest dot product, which scales the tolerance.</summary>
     public int FanIn
     {
@@ -37,33 +43,54 @@ public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> La
             foreach (LayerSpec layer in Layers)
             {
                 fanIn = Math.Max(fanIn, input + layer.HiddenSize);
-                input = layer.HiddenSize;
+                input = Directions * layer.HiddenSize;
             }
             return fanIn;
         }
     }
 
+    /// <summary>
+    /// The family the case belongs to, for reports: the cell (or "mixed" for a stack of different cells),
+    /// then "stacked" or "bidirectional" where it applies, then "+ head".
+    /// </summary>
+    public string Family
+    {
+        get
+        {
+            string cell = Layers.Select(l => l.Cell).Distinct().Count() > 1 ? "mixed"
+                : Layers[0].Cell switch { CellType.Lstm => "LSTM", CellType.Gru => "GRU", _ => "Elman" };
+            string structure = Bidirectional ? " bidirectional" : Layers.Count > 1 ? " stacked" : "";
+            return cell + structure + (HeadSize > 0 ? " + head" : "");
+        }
+    }
+
     /// <summary>Seeded weights in PyTorch's default initialisation; the same for every kernel.</summary>
-    public (LayerWeights[] Layers, HeadWeights? Head) CreateWeights()
+    /// <returns>The layers, the reverse layers (null unless bidirectional) and the head.</returns>
+    public (LayerWeights[] Layers, LayerWeights[]? Reverse, HeadWeights? Head) CreateWeights()
     {
         var random = new Random(Seed);
         var layers = new LayerWeights[Layers.Count];
+        LayerWeights[]? reverse = Bidirectional ? new LayerWeights[Layers.Count] : null;
         int input = InputSize;
         for (int l = 0; l < layers.Length; l++)
         {
             LayerSpec spec = Layers[l];
             layers[l] = LayerWeights.Random(spec.Cell, input, spec.HiddenSize, random, spec.Nonlinearity);
-            input = spec.HiddenSize;
+            if (reverse is not null)
+            {
+                reverse[l] = LayerWeights.Random(spec.Cell, input, spec.HiddenSize, random, spec.Nonlinearity);
+            }
+            input = Directions * spec.HiddenSize;
         }
         HeadWeights? head = HeadSize > 0 ? HeadWeights.Random(input, HeadSize, random, HeadActivation) : null;
-        return (layers, head);
+        return (layers, reverse, head);
     }
 
     /// <summary>The case's model on one kernel (null for the default).</summary>
     public RnnModel CreateModel(string? kernel = null)
     {
-        var (layers, head) = CreateWeights();
-        return RnnModel.Create(layers, head, kernel);
+        var (layers, reverse, head) = CreateWeights();
+        return RnnModel.Create(layers, head, kernel, new RnnModelOptions { ReverseLayers = reverse });
     }
 
     public override string ToString()
@@ -71,8 +98,9 @@ public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> La
         string head = HeadSize > 0
             ? string.Create(CultureInfo.InvariantCulture, $" > head O={HeadSize} {HeadActivation.ToString().ToLowerInvariant()}")
             : "";
+        string bidirectional = Bidirectional ? "bidirectional " : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"I={InputSize} > {string.Join(" > ", Layers)}{head}, T={Steps}, B={Batch}, seed={Seed}");
+            $"I={InputSize} > {bidirectional}{string.Join(" > ", Layers)}{head}, T={Steps}, B={Batch}, seed={Seed}");
     }
 }
 
@@ -85,6 +113,21 @@ public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> La
 public sealed record KernelCheckResult(string Kernel, VerificationCase Case, double MaxAbsError, double MaxScaledError, string Worst)
 {
     public bool Passed => MaxScaledError <= 1.0;
+}
+
+/// <summary>How every kernel did on the cases of one model family (<see cref="VerificationCase.Family"/>).</summary>
+/// <param name="Family">The family.</param>
+/// <param name="Cases">Cases of this family (every kernel runs the same ones).</param>
+/// <param name="Failures">Failed cases, per kernel in the order given to <see cref="KernelVerifier.Verify"/>.</param>
+/// <param name="MaxScaledError">Largest error / tolerance, per kernel in the same order.</param>
+public sealed record FamilySummary(string Family, int Cases, IReadOnlyList<int> Failures, IReadOnlyList<double> MaxScaledError);
+
+/// <summary>The result of <see cref="KernelVerifier.Verify"/>: per kernel, and per model family × kernel.</summary>
+/// <param name="Kernels">One summary per kernel.</param>
+/// <param name="Families">One summary per model family, in a fixed order (cells, then structures, then heads).</param>
+public sealed record VerificationReport(IReadOnlyList<KernelVerificationSummary> Kernels, IReadOnlyList<FamilySummary> Families)
+{
+    public bool Passed => Kernels.All(k => k.Passed);
 }
 
 /// <summary>How one kernel did over many cases.</summary>
@@ -102,9 +145,11 @@ public sealed record KernelVerificationSummary(string Kernel, int Cases, int Fai
 
 /// <summary>
 /// Randomized comparison of <see cref="RnnModel"/> (on a named kernel) with <see cref="ReferenceModel"/>:
-/// draws awkward shapes, runs both the streaming <see cref="RnnModel.Step"/> and the sequence
-/// <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> from the same non-zero initial state, and compares every output and the
-/// final h and c. Shared by the test suite and <c>rnnfast verify</c>.
+/// draws awkward shapes of every model family (Elman, LSTM and GRU layers, stacks of mixed cells,
+/// bidirectional models, heads with every activation), runs both the streaming <see cref="RnnModel.Step"/>
+/// (unidirectional models) and the sequence <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/> from the same non-zero initial
+/// state, and compares every output and the final h and c of both directions. Shared by the test suite
+/// and <c>rnnfast verify</c>.
 /// </summary>
 /// <remarks>
 /// Tolerance per value: <c>|fast - ref| &lt;= 1e-5 + 1e-5 |ref| + 2e-7 (I + H)</c>, with I + H the case's
@@ -134,32 +179,53 @@ public static class KernelVerifier
     public static double Tolerance(double reference, int fanIn) =>
         AbsoluteTolerance + RelativeTolerance * Math.Abs(reference) + FanInTolerance * fanIn;
 
+    // The structures a case is drawn from, equally often: one layer of each cell, a stack, a bidirectional model.
+    private static readonly CellType[] s_cells = [CellType.Elman, CellType.Lstm, CellType.Gru];
+    private const int StackedStructure = 3;
+    private const int BidirectionalStructure = 4;
+
+    /// <summary>The families in report order: each cell alone, then stacks and bidirectional models, each without and with a head.</summary>
+    public static IReadOnlyList<string> FamilyOrder { get; } =
+    [
+        .. new[] { "Elman", "LSTM", "GRU" }
+            .Concat(new[] { "Elman", "LSTM", "GRU", "mixed" }.SelectMany(c => new[] { c + " stacked", c + " bidirectional" }))
+            .SelectMany(f => new[] { f, f + " + head" }),
+    ];
+
     /// <summary>
-    /// A random case: cell per layer (Elman tanh/ReLU/sigmoid or LSTM), 1-2 layers, sizes including 1
-    /// and odd sizes around vector widths, an optional head with any activation, T in 1..20, B in 1..4.
+    /// A random case: one of five structures, equally often (a single Elman, LSTM or GRU layer, a stack of
+    /// 2-3 layers with a random cell each, a bidirectional model of 1-2 layers with a random cell each);
+    /// Elman layers tanh/ReLU/sigmoid; sizes including 1 and odd sizes around vector widths; a head with
+    /// any activation half the time; T in 1..20, B in 1..4.
     /// </summary>
     public static VerificationCase RandomCase(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        int layerCount = random.Next(1, 3);
+        int structure = random.Next(5);
+        int layerCount = structure switch
+        {
+            StackedStructure => random.Next(2, 4),
+            BidirectionalStructure => random.Next(1, 3),
+            _ => 1,
+        };
         var layers = new LayerSpec[layerCount];
         for (int l = 0; l < layerCount; l++)
         {
-            CellType cell = random.Next(2) == 0 ? CellType.Lstm : CellType.Elman;
+            CellType cell = structure < s_cells.Length ? s_cells[structure] : s_cells[random.Next(s_cells.Length)];
             Activation f = random.Next(3) switch
             {
                 0 => Activation.Tanh,
                 1 => Activation.Relu,
                 _ => Activation.Sigmoid,
             };
-            layers[l] = new LayerSpec(cell, cell == CellType.Lstm ? Activation.Tanh : f, RandomSize(random));
+            layers[l] = new LayerSpec(cell, cell == CellType.Elman ? f : Activation.Tanh, RandomSize(random));
         }
         bool hasHead = random.Next(2) == 0;
         int headSize = hasHead ? RandomSize(random) : 0;
         Activation[] activations = Enum.GetValues<Activation>();
         Activation headActivation = activations[random.Next(activations.Length)];
         return new VerificationCase(RandomSize(random), layers, headSize, hasHead ? headActivation : Activation.Identity,
-            Steps: random.Next(1, 21), Batch: random.Next(1, 5), Seed: random.Next());
+            Steps: random.Next(1, 21), Batch: random.Next(1, 5), Seed: random.Next(), Bidirectional: structure == BidirectionalStructure);
     }
 
     /// <summary><paramref name="count"/> random cases from one seed: the same list on every machine and kernel.</summary>
@@ -187,16 +253,21 @@ public static class KernelVerifier
     {
         ArgumentNullException.ThrowIfNull(testCase);
         ArgumentNullException.ThrowIfNull(kernels);
-        var (layers, head) = testCase.CreateWeights();
+        var (layers, reverse, head) = testCase.CreateWeights();
+        var options = new RnnModelOptions { ReverseLayers = reverse };
         var inputs = CaseInputs.Create(testCase, layers);
-        var expected = ExpectedOutputs.Compute(testCase, layers, head, inputs);
+        var expected = ExpectedOutputs.Compute(testCase, new ReferenceModel(layers, head, options), inputs);
 
         var results = new KernelCheckResult[kernels.Count];
         for (int k = 0; k < kernels.Count; k++)
         {
-            RnnModel model = RnnModel.Create(layers, head, kernels[k]);
+            RnnModel model = RnnModel.Create(layers, head, kernels[k], options);
             var errors = new ErrorTracker(testCase.FanIn);
-            CheckStreaming(model, testCase, inputs, expected, errors);
+            if (!testCase.Bidirectional)
+            {
+                // A bidirectional model needs the whole sequence: it has no streaming step.
+                CheckStreaming(model, testCase, inputs, expected, errors);
+            }
             CheckSequence(model, testCase, inputs, expected, errors);
             results[k] = new KernelCheckResult(model.Kernel, testCase, errors.MaxAbs, errors.MaxScaled, errors.Worst);
         }
@@ -205,17 +276,22 @@ public static class KernelVerifier
 
     /// <summary>
     /// Runs <paramref name="cases"/> random cases (from <paramref name="seed"/>) on every kernel given and
-    /// summarises each kernel. Every kernel sees the same cases.
+    /// summarises each kernel, and each model family on each kernel. Every kernel sees the same cases.
     /// </summary>
-    public static IReadOnlyList<KernelVerificationSummary> Verify(IReadOnlyList<string> kernels, int cases, int seed)
+    public static VerificationReport Verify(IReadOnlyList<string> kernels, int cases, int seed)
     {
         ArgumentNullException.ThrowIfNull(kernels);
         var failures = new int[kernels.Count];
         var maxAbs = new double[kernels.Count];
         var worst = new KernelCheckResult?[kernels.Count];
+        var families = new Dictionary<string, (int Cases, int[] Failures, double[] MaxScaled)>();
         foreach (VerificationCase testCase in RandomCases(cases, seed))
         {
             IReadOnlyList<KernelCheckResult> results = Check(testCase, kernels);
+            if (!families.TryGetValue(testCase.Family, out var family))
+            {
+                family = (0, new int[kernels.Count], new double[kernels.Count]);
+            }
             for (int k = 0; k < kernels.Count; k++)
             {
                 KernelCheckResult result = results[k];
@@ -225,10 +301,30 @@ public static class KernelVerifier
                 {
                     worst[k] = result;
                 }
+                family.Failures[k] += result.Passed ? 0 : 1;
+                family.MaxScaled[k] = Math.Max(family.MaxScaled[k], result.MaxScaledError);
+            }
+            families[testCase.Family] = (family.Cases + 1, family.Failures, family.MaxScaled);
+        }
+        KernelVerificationSummary[] perKernel = [.. kernels.Select((kernel, k) => new KernelVerificationSummary(
+            worst[k]?.Kernel ?? kernel, cases, failures[k], maxAbs[k], worst[k]?.MaxScaledError ?? 0, worst[k]))];
+        FamilySummary[] perFamily = [.. families
+            .OrderBy(f => FamilyRank(f.Key))
+            .ThenBy(f => f.Key, StringComparer.Ordinal)
+            .Select(f => new FamilySummary(f.Key, f.Value.Cases, f.Value.Failures, f.Value.MaxScaled))];
+        return new VerificationReport(perKernel, perFamily);
+    }
+
+    private static int FamilyRank(string family)
+    {
+        for (int i = 0; i < FamilyOrder.Count; i++)
+        {
+            if (FamilyOrder[i] == family)
+            {
+                return i;
             }
         }
-        return [.. kernels.Select((kernel, k) => new KernelVerificationSummary(
-            worst[k]?.Kernel ?? kernel, cases, failures[k], maxAbs[k], worst[k]?.MaxScaledError ?? 0, worst[k]))];
+        return int.MaxValue;
     }
 
     private static int RandomSize(Random random) =>
@@ -278,14 +374,22 @@ public static class KernelVerifier
                 {
                     errors.Compare(state.Cell(l, b), c, $"{path} final c[layer {l}]", b);
                 }
+                if (state.Model.IsBidirectional)
+                {
+                    errors.Compare(state.Hidden(l, b, reverse: true), reference.ReverseH[l], $"{path} final reverse h[layer {l}]", b);
+                    if (reference.ReverseC[l] is { } reverseC)
+                    {
+                        errors.Compare(state.Cell(l, b, reverse: true), reverseC, $"{path} final reverse c[layer {l}]", b);
+                    }
+                }
             }
         }
     }
 
-    /// <summary>Seeded inputs <c>[T, B, I]</c> and a non-zero initial h (and c) per layer and stream.</summary>
+    /// <summary>Seeded inputs <c>[T, B, I]</c> and a non-zero initial h (and c) per layer, direction and stream.</summary>
     private sealed class CaseInputs
     {
-        private CaseInputs(float[] values, float[][] hidden, float[]?[] cell)
+        private CaseInputs(float[] values, float[][][] hidden, float[]?[][] cell)
         {
             Values = values;
             Hidden = hidden;
@@ -293,8 +397,8 @@ public static class KernelVerifier
         }
 
         public float[] Values { get; }      // [T, B, I]
-        public float[][] Hidden { get; }    // [layer][B, H]
-        public float[]?[] Cell { get; }     // [layer][B, H], null for Elman layers
+        public float[][][] Hidden { get; }  // [direction][layer][B, H]: forward, then reverse when bidirectional
+        public float[]?[][] Cell { get; }   // [direction][layer][B, H], null for layers without c
 
         public static CaseInputs Create(VerificationCase testCase, LayerWeights[] layers)
         {
@@ -303,26 +407,35 @@ public static class KernelVerifier
             // Inputs sometimes reach ±4 so the gates saturate and the tails of tanh/sigmoid are exercised.
             float scale = random.Next(2) == 0 ? 1f : 4f;
             float[] values = Uniform(random, testCase.Steps * testCase.Batch * testCase.InputSize, scale);
-            var hidden = new float[layers.Length][];
-            var cell = new float[]?[layers.Length];
-            for (int l = 0; l < layers.Length; l++)
+            int directions = testCase.Bidirectional ? 2 : 1;
+            var hidden = new float[directions][][];
+            var cell = new float[]?[directions][];
+            for (int d = 0; d < directions; d++)
             {
-                int size = testCase.Batch * layers[l].HiddenSize;
-                hidden[l] = Uniform(random, size, 1f);
-                cell[l] = layers[l].Cell == CellType.Lstm ? Uniform(random, size, 2f) : null;
+                hidden[d] = new float[layers.Length][];
+                cell[d] = new float[]?[layers.Length];
+                for (int l = 0; l < layers.Length; l++)
+                {
+                    int size = testCase.Batch * layers[l].HiddenSize;
+                    hidden[d][l] = Uniform(random, size, 1f);
+                    cell[d][l] = layers[l].Cell == CellType.Lstm ? Uniform(random, size, 2f) : null;
+                }
             }
             return new CaseInputs(values, hidden, cell);
         }
 
         public void SetInitialState(RnnState state)
         {
-            for (int l = 0; l < Hidden.Length; l++)
+            for (int d = 0; d < Hidden.Length; d++)
             {
-                int size = state.Model.Layers[l].HiddenSize;
-                for (int b = 0; b < state.Batch; b++)
+                for (int l = 0; l < Hidden[d].Length; l++)
                 {
-                    Hidden[l].AsSpan(b * size, size).CopyTo(state.Hidden(l, b));
-                    Cell[l]?.AsSpan(b * size, size).CopyTo(state.Cell(l, b));
+                    int size = state.Model.Layers[l].HiddenSize;
+                    for (int b = 0; b < state.Batch; b++)
+                    {
+                        Hidden[d][l].AsSpan(b * size, size).CopyTo(state.Hidden(l, b, reverse: d == 1));
+                        Cell[d][l]?.AsSpan(b * size, size).CopyTo(state.Cell(l, b, reverse: d == 1));
+                    }
                 }
             }
         }
@@ -330,13 +443,18 @@ public static class KernelVerifier
         public ReferenceState CreateReferenceState(IReadOnlyList<LayerWeights> layers, int stream)
         {
             var state = new ReferenceState(layers);
-            for (int l = 0; l < layers.Count; l++)
+            for (int d = 0; d < Hidden.Length; d++)
             {
-                int size = layers[l].HiddenSize;
-                Copy(Hidden[l].AsSpan(stream * size, size), state.H[l]);
-                if (Cell[l] is { } c)
+                double[][] h = d == 0 ? state.H : state.ReverseH;
+                double[]?[] c = d == 0 ? state.C : state.ReverseC;
+                for (int l = 0; l < layers.Count; l++)
                 {
-                    Copy(c.AsSpan(stream * size, size), state.C[l]!);
+                    int size = layers[l].HiddenSize;
+                    Copy(Hidden[d][l].AsSpan(stream * size, size), h[l]);
+                    if (Cell[d][l] is { } cell)
+                    {
+                        Copy(cell.AsSpan(stream * size, size), c[l]!);
+                    }
                 }
             }
             return state;
@@ -372,13 +490,12 @@ public static class KernelVerifier
         public double[] Outputs { get; }
         public ReferenceState[] FinalStates { get; }
 
-        public static ExpectedOutputs Compute(VerificationCase testCase, LayerWeights[] layers, HeadWeights? head, CaseInputs inputs)
+        public static ExpectedOutputs Compute(VerificationCase testCase, ReferenceModel reference, CaseInputs inputs)
         {
-            var reference = new ReferenceModel(layers, head);
             var states = new ReferenceState[testCase.Batch];
             for (int b = 0; b < states.Length; b++)
             {
-                states[b] = inputs.CreateReferenceState(layers, b);
+                states[b] = inputs.CreateReferenceState(reference.Layers, b);
             }
             double[] outputs = reference.Run(inputs.Values, testCase.Steps, states);
             return new ExpectedOutputs(outputs, states);
