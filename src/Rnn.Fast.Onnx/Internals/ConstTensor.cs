@@ -38,28 +38,29 @@ internal sealed class ConstTensor
     /// <summary>Same values, another shape (the caller checked the element count).</summary>
     public ConstTensor WithShape(int[] shape) => new(shape, Floats, Ints);
 
-    /// <summary>Element count of <paramref name="shape"/>, or -1 when it exceeds <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Element count of <paramref name="shape"/>, or -1 when a size is negative or the product of the sizes (zeros
+    /// counted as 1, so no sub-product of a shape can overflow either) exceeds <paramref name="limit"/>.
+    /// </summary>
     public static long CountOf(ReadOnlySpan<long> shape, long limit)
     {
-        long count = 1;
+        long product = 1;
+        bool empty = false;
         foreach (long d in shape)
         {
-            if (d < 0)
+            if (d < 0 || d > limit)
             {
                 return -1;
             }
-            if (d == 0)
-            {
-                count = 0;
-                continue;
-            }
-            if (count > limit / d)
+            empty |= d == 0;
+            long factor = Math.Max(d, 1);
+            if (product > limit / factor)
             {
                 return -1;
             }
-            count *= d;
+            product *= factor;
         }
-        return count > limit ? -1 : count;
+        return empty ? 0 : product;
     }
 
     /// <summary>A new tensor of <paramref name="shape"/> whose element <c>k</c> is element <c>source[k]</c> of this one.</summary>

@@ -179,6 +179,13 @@ internal static class Folding
         {
             throw new NodeProblem("Slice step 0.");
         }
+        if (size <= 0)
+        {
+            return (0, step, 0);
+        }
+        // A step longer than the axis selects at most one element whatever its size; clamping keeps the arithmetic
+        // below from overflowing.
+        step = Math.Clamp(step, -size - 1, size + 1);
         if (start < 0)
         {
             start += size;
@@ -191,11 +198,11 @@ internal static class Folding
         {
             start = Math.Clamp(start, 0, size);
             end = Math.Clamp(end, 0, size);
-            return (start, step, end <= start ? 0 : (int)((end - start + step - 1) / step));
+            return (start, step, end <= start ? 0 : (int)(1 + (end - start - 1) / step));
         }
         start = Math.Clamp(start, 0, size - 1);
         end = Math.Clamp(end, -1, size - 1);
-        return (start, step, end >= start ? 0 : (int)((start - end + -step - 1) / -step));
+        return (start, step, end >= start ? 0 : (int)(1 + (start - end - 1) / -step));
     }
 
     /// <summary>Slice arguments: per axis of <paramref name="shape"/>, (start, step, count), identity for unsliced axes.</summary>
@@ -303,7 +310,9 @@ internal static class Folding
         {
             throw new NodeProblem($"Reshape from {count} to {known} elements.");
         }
-        return [.. result.Select(d => (int)d)];
+        int[] reshaped = [.. result.Select(d => (int)d)];
+        Check(reshaped);
+        return reshaped;
     }
 
     public static void Check(int[] shape)
