@@ -9,7 +9,7 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam or .json.", Required = true, HelpName = "FILE" };
+        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam, .json or .onnx.", Required = true, HelpName = "FILE" };
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to report instead of the default.", HelpName = "NAME" };
         var command = new Command("info", "Show a model file's architecture, sizes, parameter count and the kernel that would run it.") { model, kernel };
         command.SetAction(parse => Execute(parse.GetValue(model)!.FullName, parse.GetValue(kernel)));
@@ -21,14 +21,14 @@ internal static class InfoCommand
         RnnModel model;
         try
         {
-            model = ModelFile.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
+            model = ModelFiles.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
         }
         catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             AnsiConsole.MarkupLine($"[red]Error:[/] {Markup.Escape(e.Message)}");
             return 1;
         }
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({ModelFile.FormatOf(modelPath)})");
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({ModelFiles.FormatOf(modelPath)})");
         var table = new Table().AddColumn("Layer").AddColumn("Cell").AddColumn(new TableColumn("Inputs").RightAligned())
             .AddColumn(new TableColumn("Hidden").RightAligned()).AddColumn(new TableColumn("Parameters").RightAligned());
         for (int l = 0; l < model.Layers.Count; l++)

@@ -17,7 +17,7 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam or .json.", Required = true, HelpName = "FILE" };
+        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam, .json or .onnx.", Required = true, HelpName = "FILE" };
         var input = new Option<FileInfo>("--input") { Description = "Input sequence: .npy ([T], [T, I] or [T, B, I]), .csv (a row per step) or .wav.", Required = true, HelpName = "FILE" };
         var output = new Option<FileInfo>("--output") { Description = "Output sequence: .npy (float32), .csv or .wav.", Required = true, HelpName = "FILE" };
         var outputFormat = new Option<string>("--output-format")
@@ -47,7 +47,7 @@ internal static class RunCommand
         try
         {
             SignalFile.CheckWritable(outputPath);
-            RnnModel model = ModelFile.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
+            RnnModel model = ModelFiles.Load(modelPath, new ModelLoadOptions { Kernel = kernel });
             Signal input = SignalFile.Read(inputPath);
             if (input.Channels != model.InputSize)
             {
