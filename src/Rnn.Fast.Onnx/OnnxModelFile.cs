@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Rnn.Fast.IO;
 using Rnn.Fast.Onnx.Internals;
 
@@ -73,5 +74,49 @@ public static class OnnxModelFile
         ArgumentNullException.ThrowIfNull(bytes);
         ArgumentNullException.ThrowIfNull(name);
         return GraphImporter.Import(bytes, name, options);
+    }
+
+    /// <summary>The ONNX opset <see cref="Save(RnnModel, string)"/> writes.</summary>
+    public const int SaveOpset = GraphExporter.Opset;
+
+    /// <summary>
+    /// Saves <paramref name="model"/> as ONNX (opset 17) that ONNX Runtime runs and <see cref="Load(string, ModelLoadOptions?)"/>
+    /// reads back: input <c>x [steps, batch, I]</c>, output <c>y [steps, batch, O]</c>, steps and batch dynamic; one
+    /// LSTM/GRU/RNN node per layer, the head as MatMul + Add and its activation. A residual (<see cref="RnnModelOptions.Skip"/>)
+    /// is written as a MatMul of x added to the output, which ONNX Runtime runs but this importer does not read back.
+    /// The file is written to a temporary name beside <paramref name="path"/> and renamed, so a failure leaves no partial file.
+    /// </summary>
+    public static void Save(RnnModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        string temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            File.WriteAllBytes(temporary, ToBytes(model));
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/> as ONNX to <paramref name="stream"/>; see <see cref="Save(RnnModel, string)"/>.</summary>
+    public static void Save(RnnModel model, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(ToBytes(model));
+    }
+
+    /// <summary>The ONNX file of <paramref name="model"/>; see <see cref="Save(RnnModel, string)"/>.</summary>
+    public static byte[] ToBytes(RnnModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return GraphExporter.Build(model).ToByteArray();
     }
 }

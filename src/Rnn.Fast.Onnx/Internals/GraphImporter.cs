@@ -103,9 +103,9 @@ internal sealed class GraphImporter
             try
             {
                 Value[] results = Evaluate(node);
-                if (results.Length > node.Output.Count)
+                if (node.Output.Count > results.Length)
                 {
-                    throw new NodeProblem($"The node has {node.Output.Count} outputs; {results.Length} expected.");
+                    throw new NodeProblem($"The node has {node.Output.Count} outputs; at most {results.Length} expected.");
                 }
                 for (int k = 0; k < node.Output.Count; k++)
                 {
@@ -118,7 +118,7 @@ internal sealed class GraphImporter
                     {
                         throw new NodeProblem($"Output '{output}' is already defined.");
                     }
-                    _values[output] = k < results.Length ? results[k] : new FinalStateValue();
+                    _values[output] = results[k];
                 }
             }
             catch (NodeProblem e)
