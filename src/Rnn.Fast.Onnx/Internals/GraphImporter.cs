@@ -24,7 +24,15 @@ internal sealed class GraphImporter
     private long _declaredP1 = -1;
     private SeqAxis? _timeAxis;
 
-    private GraphImporter(string file) => _file = file;
+    // Elements that constant folding may still produce. Real exports fold slices of their weights, a fraction of the
+    // file; a graph that folds far more than its own size (Concat doubling, Gather repeating) is refused early.
+    private long _foldBudget;
+
+    private GraphImporter(string file, long fileBytes)
+    {
+        _file = file;
+        _foldBudget = fileBytes + (1 << 20);
+    }
 
     public static OnnxImport Import(byte[] bytes, string file, ModelLoadOptions? options)
     {
@@ -37,7 +45,7 @@ internal sealed class GraphImporter
         {
             throw new ModelFormatException(file, null, $"Not a valid ONNX file (protobuf): {e.Message}", e);
         }
-        return new GraphImporter(file).Run(model, options);
+        return new GraphImporter(file, bytes.Length).Run(model, options);
     }
 
     private ModelFormatException Fail(string? what, string problem, Exception? inner = null) => new(_file, what, problem, inner);
@@ -117,6 +125,14 @@ internal sealed class GraphImporter
                     if (_values.ContainsKey(output))
                     {
                         throw new NodeProblem($"Output '{output}' is already defined.");
+                    }
+                    if (results[k] is ConstValue folded)
+                    {
+                        _foldBudget -= folded.Tensor.Count;
+                        if (_foldBudget < 0)
+                        {
+                            throw new NodeProblem("Constant folding produces far more data than the file holds; refusing the graph.");
+                        }
                     }
                     _values[output] = results[k];
                 }

@@ -124,6 +124,30 @@ public sealed class OnnxHostileTests
     }
 
     [Fact]
+    public void Load_ConcatDoublingChain_RefusedByFoldingBudget()
+    {
+        ModelProto model = Model("lstm_head_o11_dyn");
+        var seed = new TensorProto { Name = "seed", DataType = 1 };
+        seed.Dims.Add(1024);
+        seed.FloatData.AddRange(new float[1024]);
+        model.Graph.Initializer.Add(seed);
+        string previous = "seed";
+        for (int k = 0; k < 40; k++)
+        {
+            var concat = new NodeProto { OpType = "Concat", Name = $"double{k}" };
+            concat.Input.AddRange([previous, previous]);
+            concat.Output.Add($"doubled{k}");
+            concat.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+            model.Graph.Node.Insert(k, concat);
+            previous = $"doubled{k}";
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        ModelFormatException e = Refused(model);
+        Assert.Contains("(Concat)", e.TensorName, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64_000_000);
+    }
+
+    [Fact]
     public void Load_ExternalData_Refused()
     {
         ModelProto model = Model("lstm_head_o11_dyn");
