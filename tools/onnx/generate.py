@@ -98,6 +98,12 @@ CASES = [
     ("rnn_relu_stacked_bidir_o11_dyn", "RNN",
      dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, nonlinearity="relu"), 0, None, 11, True,
      dict(return_state=True)),
+    # Without torch's constant folding: the gate reordering and direction stacking stay as Slice/Concat/Unsqueeze
+    # nodes on the raw PyTorch weights, for the importer to fold.
+    ("gru_bidir_stacked_unfolded_o14_dyn", "GRU", dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True), 2,
+     "sigmoid", 14, True, dict(export=dict(do_constant_folding=False))),
+    ("lstm_unfolded_initializers_as_inputs_o11_fixed", "LSTM", dict(input_size=2, hidden_size=3), 1, None, 11, False,
+     dict(return_state=True, export=dict(do_constant_folding=False, keep_initializers_as_inputs=True))),
 ]
 
 
@@ -105,6 +111,7 @@ def main(out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(20260601)
     for name, kind, args, head, activation, opset, dynamic, extra in CASES:
+        export_options = extra.pop("export", {})
         net = Net(kind, args, head, activation, **extra).eval()
         batch_first = args.get("batch_first", False)
         x = torch.randn((B, T, args["input_size"]) if batch_first else (T, B, args["input_size"]))
@@ -130,7 +137,7 @@ def main(out):
                 dynamic_axes[n] = {1: "batch"}
         path = os.path.join(out, name + ".onnx")
         torch.onnx.export(net, inputs, path, input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=opset)
+                          dynamic_axes=dynamic_axes, opset_version=opset, **export_options)
         np.save(os.path.join(out, name + ".input.npy"), x.numpy().astype(np.float32))
         np.save(os.path.join(out, name + ".output.npy"), outputs[0].numpy().astype(np.float32))
         if extra.get("state_input"):
