@@ -318,6 +318,8 @@ internal sealed class GraphImporter
                 return toFloat
                     ? new ConstValue(ConstTensor.Float(t.Shape, [.. t.Ints!.Select(i => (float)i)]))
                     : new ConstValue(ConstTensor.Int(t.Shape, [.. t.Floats!.Select(f => float.IsFinite(f) ? (long)Math.Clamp(f, long.MinValue, long.MaxValue) : throw new NodeProblem("Cast of a non-finite value to an integer."))]));
+            case SeqValue when to != 1:
+                throw new NodeProblem($"Cast of the sequence to data type {to} is not supported: Rnn.Fast computes in float32.");
             case DimsValue when !toFloat:
             case SeqValue or BroadcastValue when toFloat:
             case RuntimeValue or FinalStateValue:
