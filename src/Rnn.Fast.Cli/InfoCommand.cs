@@ -9,7 +9,7 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam or .json.", Required = true, HelpName = "FILE" };
+        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam, .json or .onnx.", Required = true, HelpName = "FILE" };
         var kernel = new Option<string?>("--kernel") { Description = "Kernel to report instead of the default.", HelpName = "NAME" };
         Option<string?> nonlinearity = RunCommand.NonlinearityOption();
         var command = new Command("info", "Show a model file's architecture, sizes, parameter count and the kernel that would run it.") { model, kernel, nonlinearity };
@@ -31,7 +31,7 @@ internal static class InfoCommand
             return Messages.Report(e);
         }
         IAnsiConsole console = Terminal.Out;
-        console.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({details.Format})");
+        console.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(modelPath))}[/] ({ModelFiles.FormatOf(modelPath)})");
         var table = new Table().AddColumn("Layer").AddColumn("Cell").AddColumn(new TableColumn("Inputs").RightAligned())
             .AddColumn(new TableColumn("Hidden").RightAligned()).AddColumn(new TableColumn("Bias")).AddColumn(new TableColumn("Parameters").RightAligned());
         // Counted as PyTorch counts them (a layer or head without bias has no bias parameters).

@@ -20,7 +20,7 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam or .json.", Required = true, HelpName = "FILE" };
+        var model = new Option<FileInfo>("--model") { Description = "Model file: .safetensors, .nam, .json or .onnx.", Required = true, HelpName = "FILE" };
         var input = new Option<FileInfo>("--input") { Description = "Input sequence: .npy ([T], [T, I] or [T, B, I]), .csv (a row per step) or .wav.", Required = true, HelpName = "FILE" };
         var output = new Option<FileInfo>("--output")
         {
@@ -88,11 +88,11 @@ internal static class RunCommand
     {
         try
         {
-            ModelFile.FormatOf(modelPath);
+            ModelFiles.FormatOf(modelPath);
         }
         catch (ArgumentException)
         {
-            throw new UsageException($"--model {modelPath}: unknown model file type; use .safetensors, .nam or .json.");
+            throw new UsageException($"--model {modelPath}: unknown model file type; use .safetensors, .nam, .json or .onnx.");
         }
         if (kernel is not null && !RnnKernels.Available.Contains(kernel, StringComparer.OrdinalIgnoreCase))
         {
@@ -115,7 +115,7 @@ internal static class RunCommand
     /// <summary>Loads the model and says on stderr what had to be assumed.</summary>
     internal static RnnModel LoadModel(string modelPath, ModelLoadOptions options, out ModelFileDetails details)
     {
-        RnnModel model = ModelFile.Load(modelPath, options, out details);
+        RnnModel model = ModelFiles.Load(modelPath, options, out details);
         if (details.NonlinearityAssumed)
         {
             Terminal.Warning($"{Path.GetFileName(modelPath)} does not say which nonlinearity its RNN layers use; assuming tanh " +
@@ -156,7 +156,7 @@ internal static class RunCommand
             RnnModel model = LoadModel(modelPath, options, out ModelFileDetails details);
             Signal input = SignalFile.Read(inputPath);
             string inputName = Path.GetFileName(inputPath);
-            bool? recorded = ModelFile.ReadBatchFirst(modelPath);
+            bool? recorded = ModelFiles.ReadBatchFirst(modelPath);
             bool transpose = (batchFirst ?? recorded ?? false) && input.Rank == 3;
             // Said with the result (a failed run prints nothing on stdout), and only where a layout was chosen.
             string? layout = input.Rank == 3 ? LayoutLine(input, transpose, batchFirst, recorded) : null;
