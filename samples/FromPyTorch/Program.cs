@@ -28,7 +28,7 @@ string path = Path.Combine(AppContext.BaseDirectory, "model.safetensors");
 RnnModel model = ModelFile.Load(path);
 bool batchFirst = ModelFile.ReadBatchFirst(path) ?? false;   // the layout it was trained with: true here
 
-// The input PyTorch saw, x[b, t] = sin(0.2 t + b), is batch-first [B, T, I]; Run is time-major [T, B, I].
+// The input PyTorch saw, x[b, t] = sin(0.2 t + b), is batch-first [B, T, I], as the file says.
 const int B = 2, T = 50;
 float[] x = new float[B * T * model.InputSize];
 for (int b = 0; b < B; b++)
@@ -38,27 +38,12 @@ for (int b = 0; b < B; b++)
         x[b * T + t] = (float)Math.Sin(0.2 * t + b);
     }
 }
-float[] y = new float[T * B * model.OutputSize];
-model.Run(batchFirst ? Transpose(x, B, T, model.InputSize) : x, T, model.CreateState(B), y);
-float[] output = batchFirst ? Transpose(y, T, B, model.OutputSize) : y;   // back to [B, T, O], as PyTorch's
+float[] output = new float[B * T * model.OutputSize];            // [B, T, O], as PyTorch's
+model.Run(x, T, model.CreateState(B), output, batchFirst ? SequenceLayout.BatchFirst : SequenceLayout.TimeMajor);
 
 // The same file embedded in the assembly (<EmbeddedResource Include="model.safetensors" LogicalName="model.safetensors" />):
 using Stream resource = typeof(Program).Assembly.GetManifestResourceStream("model.safetensors")!;
 RnnModel embedded = ModelFile.Load(resource, ModelFileFormat.Safetensors);
-
-// [A, B, C] -> [B, A, C]
-static float[] Transpose(float[] data, int a, int b, int c)
-{
-    var result = new float[data.Length];
-    for (int i = 0; i < a; i++)
-    {
-        for (int j = 0; j < b; j++)
-        {
-            data.AsSpan((i * b + j) * c, c).CopyTo(result.AsSpan((j * a + i) * c, c));
-        }
-    }
-    return result;
-}
 // </snippet:pytorch>
 
 // The checks behind the example: PyTorch's outputs, to float rounding; the embedded copy is a model of the same shape.

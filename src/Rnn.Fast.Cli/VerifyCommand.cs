@@ -50,6 +50,10 @@ internal static class VerifyCommand
             "I and H in 1..70 (a fifth up to 300), a head (identity/tanh/ReLU/sigmoid/softmax) half the time, T 1..20, B 1..4, " +
             "non-zero initial state; every Step (unidirectional) and Run output and the final h and c of both directions are compared.[/]");
         AnsiConsole.MarkupLine($"[grey]Tolerance per value: {Markup.Escape(KernelVerifier.ToleranceFormula)}.[/]");
+        if (RnnKernels.BelowHardwareNote is { } note)
+        {
+            AnsiConsole.MarkupLine($"[yellow]Below the hardware:[/] {Markup.Escape(note)}");
+        }
 
         var clock = Stopwatch.StartNew();
         VerificationReport report = KernelVerifier.Verify(kernels, cases, seed);
