@@ -1,0 +1,75 @@
+using System.Runtime.Intrinsics;
+using Rnn.Fast.Internals;
+
+namespace Rnn.Fast.Tests.Internals.Kernels;
+
+/// <summary>
+/// The data source of the op tests: which implementations of the three kernel roles run, by name.
+/// </summary>
+/// <remarks>
+/// <para><b>Every width, on every machine</b> (<c>Vector512</c>, <c>Vector256</c>, <c>Vector128</c>, <c>Scalar</c>):
+/// the generic role classes (<see cref="GateInterleavedCells{TOps, TV}"/>, <see cref="BlockedProducts{TOps, TV}"/>,
+/// <see cref="ElementwiseKernel{TOps, TV}"/>) instantiated directly for each ops struct, whether or not this CPU and
+/// runtime accelerate that width. .NET runs <c>Vector512&lt;T&gt;</c> (and the others) in software where
+/// <c>IsHardwareAccelerated</c> is false, so the 16-lane block layout, tiles and tails are checked on an AVX2-only
+/// machine and under every <c>DOTNET_Enable…=0</c> knob too (Sep's <c>createUnaccelerated</c> idea).</para>
+/// <para><b>The registry's kernels</b> (<c>Registry.Avx512</c>, …): what <see cref="KernelRegistry.Available"/>
+/// hands to models on this machine with the current knobs, so the wiring of names to role classes is checked as
+/// well.</para>
+/// </remarks>
+public static class OpKernels
+{
+    private static readonly Dictionary<string, KernelUnderTest> s_kernels = Create();
+
+    /// <summary>Every name in <see cref="Get"/>: the four widths, then the registry's available kernels.</summary>
+    public static TheoryData<string> All
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (string name in s_kernels.Keys)
+            {
+                data.Add(name);
+            }
+            return data;
+        }
+    }
+
+    internal static KernelUnderTest Get(string name) => s_kernels[name];
+
+    private static Dictionary<string, KernelUnderTest> Create()
+    {
+        var kernels = new Dictionary<string, KernelUnderTest>
+        {
+            ["Vector512"] = Width<Vector512Ops, Vector512<float>>("Vector512", Vector512.IsHardwareAccelerated),
+            ["Vector256"] = Width<Vector256Ops, Vector256<float>>("Vector256", Vector256.IsHardwareAccelerated),
+            ["Vector128"] = Width<Vector128Ops, Vector128<float>>("Vector128", Vector128.IsHardwareAccelerated),
+            ["Scalar"] = Width<ScalarOps, float>("Scalar", accelerated: true),
+        };
+        foreach (RnnKernel kernel in KernelRegistry.Available)
+        {
+            string name = "Registry." + kernel.Name;
+            kernels[name] = new KernelUnderTest(name, kernel.Cells, kernel.Products, kernel.Elementwise, Accelerated: true);
+        }
+        return kernels;
+    }
+
+    private static KernelUnderTest Width<TOps, TV>(string name, bool accelerated) where TOps : struct, ISimdOps<TV> where TV : struct =>
+        new(name, new Cells<TOps, TV>(), new Products<TOps, TV>(), new Elementwise<TOps, TV>(), accelerated);
+
+    // The generic role classes are abstract (the library seals one subclass per ISA); these test-only subclasses
+    // instantiate them for any ops struct without going through the registry's hardware checks.
+    private sealed class Cells<TOps, TV> : GateInterleavedCells<TOps, TV> where TOps : struct, ISimdOps<TV> where TV : struct;
+
+    private sealed class Products<TOps, TV> : BlockedProducts<TOps, TV> where TOps : struct, ISimdOps<TV> where TV : struct;
+
+    private sealed class Elementwise<TOps, TV> : ElementwiseKernel<TOps, TV> where TOps : struct, ISimdOps<TV> where TV : struct;
+}
+
+/// <summary>One implementation of the three roles; <see cref="Accelerated"/> is false where the runtime emulates the width.</summary>
+internal sealed record KernelUnderTest(string Name, CellKernel Cells, ProductKernel Products, ElementwiseKernel Elementwise, bool Accelerated)
+{
+    public int Lanes => Cells.Lanes;
+
+    public override string ToString() => Accelerated ? Name : Name + " (software)";
+}
