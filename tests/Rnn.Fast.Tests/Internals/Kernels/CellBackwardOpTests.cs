@@ -55,10 +55,9 @@ public sealed class CellBackwardOpTests
             var dh = new Guarded(OpCases.Uniform(random, n, 1));
             var c = new Guarded(OpCases.Uniform(random, n, 2));
             var cPrev = new Guarded(OpCases.Uniform(random, n, 2));
-            var dc = new Guarded(OpCases.Uniform(random, n, 1));
+            var dc = Guarded.InOut(OpCases.Uniform(random, n, 1));
             float[] dc0 = dc.ToArray();
-            var dPre = new Guarded(4 * n);
-            dPre.Span.Fill(Guarded.Sentinel);
+            Guarded dPre = Guarded.Output(4 * n);
 
             kernel.Cells.LstmBackward(dh.Span, gates.Span, c.Span, cPrev.Span, dc.Span, dPre.Span);
 

@@ -151,7 +151,7 @@ public sealed class CellKernelOpTests
             Guarded cPrev = w.State(random, streams, 2, padding: 0f);
             Guarded bias = w.PackGates(w.Bias);
             Guarded cSeparate = Guarded.Output(hp), hSeparate = Guarded.Output(hp), hInPlace = Guarded.Output(hp);
-            var cInPlace = new Guarded(cPrev.Span[..hp]);
+            var cInPlace = Guarded.InOut(cPrev.Span[..hp]);
             kernel.Cells.LstmStepFused(x.Span, hPrev.Span[..hp], cPrev.Span[..hp], w.Wx, w.Wh, bias.Span, cSeparate.Span, hSeparate.Span);
             kernel.Cells.LstmStepFused(x.Span, hPrev.Span[..hp], cInPlace.Span, w.Wx, w.Wh, bias.Span, cInPlace.Span, hInPlace.Span);
             AssertSame(cSeparate, cInPlace, "fused c", replay);
@@ -161,7 +161,7 @@ public sealed class CellKernelOpTests
             var pre = new Guarded(OpCases.Uniform(random, streams * w.GateWidth, 1));
             Guarded cs = Guarded.Output(streams * hp), hs = Guarded.Output(streams * hp), hi = Guarded.Output(streams * hp);
             Guarded gs = Guarded.Output(streams * w.GateWidth), gi = Guarded.Output(streams * w.GateWidth);
-            var ci = new Guarded(cPrev.Span);
+            var ci = Guarded.InOut(cPrev.Span);
             kernel.Cells.LstmSteps(pre.Span, hPrev.Span, cPrev.Span, w.Wh, streams, cs.Span, hs.Span, gs.Span);
             kernel.Cells.LstmSteps(pre.Span, hPrev.Span, ci.Span, w.Wh, streams, ci.Span, hi.Span, gi.Span);
             AssertSame(cs, ci, "steps c", replay);

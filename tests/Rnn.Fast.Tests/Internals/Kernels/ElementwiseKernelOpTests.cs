@@ -29,7 +29,7 @@ public sealed class ElementwiseKernelOpTests
                 int seed = OpCases.Seed(nameof(ElementwiseKernel.Activate) + activation, n);
                 string replay = OpCases.Replay(kernel, $"{nameof(ElementwiseKernel.Activate)}({activation})", seed, $"n={n}");
                 float[] input = Inputs(new Random(seed), n, special: activation != Activation.Softmax);
-                var values = new Guarded(input);
+                var values = Guarded.InOut(input);
 
                 kernel.Elementwise.Activate(activation, values.Span);
 
@@ -55,7 +55,7 @@ public sealed class ElementwiseKernelOpTests
             int seed = OpCases.Seed(nameof(ElementwiseKernel.Exp), n);
             string replay = OpCases.Replay(kernel, nameof(ElementwiseKernel.Exp), seed, $"n={n}");
             float[] input = Inputs(new Random(seed), n, special: true);
-            var values = new Guarded(input);
+            var values = Guarded.InOut(input);
 
             kernel.Elementwise.Exp(values.Span);
 
@@ -81,8 +81,7 @@ public sealed class ElementwiseKernelOpTests
                 var random = new Random(seed);
                 var y = new Guarded(Outputs(random, activation, n));
                 var dy = new Guarded(OpCases.Uniform(random, n, 1));
-                var dx = new Guarded(n);
-                dx.Span.Fill(Guarded.Sentinel);
+                Guarded dx = Guarded.Output(n);
 
                 kernel.Elementwise.ActivationBackward(activation, y.Span, dy.Span, dx.Span);
 
@@ -110,7 +109,7 @@ public sealed class ElementwiseKernelOpTests
             float a = OpCases.Uniform(random, 2);
             string replay = OpCases.Replay(kernel, nameof(ElementwiseKernel.MultiplyAdd), seed, $"n={n} a={a:R}");
             var x = new Guarded(OpCases.Uniform(random, n, 1));
-            var y = new Guarded(OpCases.Uniform(random, n, 1));
+            var y = Guarded.InOut(OpCases.Uniform(random, n, 1));
             float[] y0 = y.ToArray();
 
             kernel.Elementwise.MultiplyAdd(a, x.Span, y.Span);
@@ -142,7 +141,7 @@ public sealed class ElementwiseKernelOpTests
                     var random = new Random(seed);
                     Func<float> draw = integers ? () => random.Next(-9, 10) : () => OpCases.Uniform(random, 1);
                     var d = new Guarded([.. Enumerable.Range(0, rows * width).Select(_ => draw())]);
-                    var sum = new Guarded([.. Enumerable.Range(0, width).Select(_ => draw())]);
+                    var sum = Guarded.InOut([.. Enumerable.Range(0, width).Select(_ => draw())]);
                     float[] sum0 = sum.ToArray();
 
                     kernel.Elementwise.AccumulateRowSum(d.Span, rows, sum.Span);

@@ -19,7 +19,7 @@ namespace Rnn.Fast.Tests.Internals.Kernels;
 /// </remarks>
 public static class OpKernels
 {
-    private static readonly Dictionary<string, KernelUnderTest> s_kernels = Create();
+    private static readonly KernelUnderTest[] s_kernels = Create();
 
     /// <summary>Every name in <see cref="Get"/>: the four widths, then the registry's available kernels.</summary>
     public static TheoryData<string> All
@@ -27,32 +27,27 @@ public static class OpKernels
         get
         {
             var data = new TheoryData<string>();
-            foreach (string name in s_kernels.Keys)
+            foreach (KernelUnderTest kernel in s_kernels)
             {
-                data.Add(name);
+                data.Add(kernel.Name);
             }
             return data;
         }
     }
 
-    internal static KernelUnderTest Get(string name) => s_kernels[name];
+    /// <summary>The same list, in order.</summary>
+    internal static IReadOnlyList<KernelUnderTest> Kernels => s_kernels;
 
-    private static Dictionary<string, KernelUnderTest> Create()
-    {
-        var kernels = new Dictionary<string, KernelUnderTest>
-        {
-            ["Vector512"] = Width<Vector512Ops, Vector512<float>>("Vector512", Vector512.IsHardwareAccelerated),
-            ["Vector256"] = Width<Vector256Ops, Vector256<float>>("Vector256", Vector256.IsHardwareAccelerated),
-            ["Vector128"] = Width<Vector128Ops, Vector128<float>>("Vector128", Vector128.IsHardwareAccelerated),
-            ["Scalar"] = Width<ScalarOps, float>("Scalar", accelerated: true),
-        };
-        foreach (RnnKernel kernel in KernelRegistry.Available)
-        {
-            string name = "Registry." + kernel.Name;
-            kernels[name] = new KernelUnderTest(name, kernel.Cells, kernel.Products, kernel.Elementwise, Accelerated: true);
-        }
-        return kernels;
-    }
+    internal static KernelUnderTest Get(string name) => s_kernels.Single(k => k.Name == name);
+
+    private static KernelUnderTest[] Create() =>
+    [
+        Width<Vector512Ops, Vector512<float>>("Vector512", Vector512.IsHardwareAccelerated),
+        Width<Vector256Ops, Vector256<float>>("Vector256", Vector256.IsHardwareAccelerated),
+        Width<Vector128Ops, Vector128<float>>("Vector128", Vector128.IsHardwareAccelerated),
+        Width<ScalarOps, float>("Scalar", accelerated: true),
+        .. KernelRegistry.Available.Select(k => new KernelUnderTest("Registry." + k.Name, k.Cells, k.Products, k.Elementwise, Accelerated: true)),
+    ];
 
     private static KernelUnderTest Width<TOps, TV>(string name, bool accelerated) where TOps : struct, ISimdOps<TV> where TV : struct =>
         new(name, new Cells<TOps, TV>(), new Products<TOps, TV>(), new Elementwise<TOps, TV>(), accelerated);

@@ -3,13 +3,17 @@ using System.Runtime.CompilerServices;
 namespace Rnn.Fast.Tests.Internals.Kernels;
 
 /// <summary>
-/// A float buffer with guard zones of sentinels before and after its payload, to catch reads and writes past either
-/// end (TensorPrimitives puts guard pages after its buffers; a managed array can only hold guard values).
+/// A float buffer with guard zones before and after its payload, to catch reads and writes past either end
+/// (TensorPrimitives puts guard pages after its buffers; a managed array can only hold guard values).
 /// </summary>
 /// <remarks>
-/// The sentinel is a NaN with a recognisable payload: a kernel that reads it and uses it produces NaN, which fails
-/// every tolerance check; one that writes it changes its bits, which <see cref="AssertGuardsIntact"/> reports.
-/// Input padding the contract says is ignored (x rows past their columns) is filled with it as well.
+/// <para>Buffers the op only reads are guarded by <see cref="Sentinel"/>, a NaN with a recognisable payload: a kernel
+/// that reads it and uses it produces NaN, which fails every tolerance check. Input padding the contract says is
+/// ignored (x rows past their columns) holds it as well.</para>
+/// <para>Buffers the op writes (<see cref="Output"/>, <see cref="InOut"/>) are guarded by <see cref="WriteMarker"/>, a
+/// finite value: a stray write computed from the NaN guards of the inputs would carry the same NaN and go unseen, and
+/// one computed by adding to a huge marker would be absorbed by it. A value of moderate size changes under any
+/// arithmetic, and read back into a result it is far outside every tolerance.</para>
 /// </remarks>
 internal sealed class Guarded
 {
@@ -19,29 +23,47 @@ internal sealed class Guarded
     public const int SentinelBits = 0x7FC0DEAD;
     public static readonly float Sentinel = BitConverter.Int32BitsToSingle(SentinelBits);
 
-    private readonly float[] _array;
+    public const float WriteMarker = -1234.5f;
 
+    private readonly float[] _array;
+    private readonly float _guard;
+
+    /// <summary>A read-only input of <paramref name="length"/> zeros, guarded by <see cref="Sentinel"/>.</summary>
     public Guarded(int length)
+        : this(length, Sentinel)
     {
-        Length = length;
-        _array = new float[length + 2 * GuardLength];
-        _array.AsSpan(0, GuardLength).Fill(Sentinel);
-        _array.AsSpan(GuardLength + length).Fill(Sentinel);
     }
 
-    /// <summary>A guarded copy of <paramref name="values"/>.</summary>
+    /// <summary>A read-only input holding a copy of <paramref name="values"/>, guarded by <see cref="Sentinel"/>.</summary>
     public Guarded(ReadOnlySpan<float> values)
-        : this(values.Length) => values.CopyTo(Span);
+        : this(values.Length, Sentinel) => values.CopyTo(Span);
 
-    public int Length { get; }
+    private Guarded(int length, float guard)
+    {
+        Length = length;
+        _guard = guard;
+        _array = new float[length + 2 * GuardLength];
+        _array.AsSpan(0, GuardLength).Fill(guard);
+        _array.AsSpan(GuardLength + length).Fill(guard);
+    }
 
-    /// <summary>An output buffer whose payload starts as sentinels too, so an element the op fails to write is caught.</summary>
+    /// <summary>An output: guarded by <see cref="WriteMarker"/>, its payload NaN so an element the op fails to write is caught.</summary>
     public static Guarded Output(int length)
     {
-        var buffer = new Guarded(length);
+        var buffer = new Guarded(length, WriteMarker);
         buffer.Span.Fill(Sentinel);
         return buffer;
     }
+
+    /// <summary>A buffer the op reads and writes (accumulates into, or transforms in place), guarded by <see cref="WriteMarker"/>.</summary>
+    public static Guarded InOut(ReadOnlySpan<float> values)
+    {
+        var buffer = new Guarded(values.Length, WriteMarker);
+        values.CopyTo(buffer.Span);
+        return buffer;
+    }
+
+    public int Length { get; }
 
     public Span<float> Span => _array.AsSpan(GuardLength, Length);
 
@@ -57,19 +79,19 @@ internal sealed class Guarded
     {
         for (int i = 0; i < GuardLength; i++)
         {
-            if (!IsSentinel(_array[i]))
+            if (!IsGuard(_array[i]))
             {
                 Assert.Fail($"{what}: guard [{i - GuardLength}] before the buffer was overwritten (found {_array[i]:R}); {replay}");
             }
             float after = _array[GuardLength + Length + i];
-            if (!IsSentinel(after))
+            if (!IsGuard(after))
             {
                 Assert.Fail($"{what}: guard [{Length + i}] after the end (length {Length}) was overwritten (found {after:R}); {replay}");
             }
         }
     }
 
-    private static bool IsSentinel(float value) => BitConverter.SingleToInt32Bits(value) == SentinelBits;
+    private bool IsGuard(float value) => BitConverter.SingleToInt32Bits(value) == BitConverter.SingleToInt32Bits(_guard);
 }
 
 /// <summary>Fixed seeds, sizes and the replay line every failure message carries.</summary>

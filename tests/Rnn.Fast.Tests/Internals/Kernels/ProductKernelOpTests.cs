@@ -123,7 +123,7 @@ public sealed class ProductKernelOpTests
             w.TransposeInto(wt);
             int gw = w.RowWidth, outWidth = wt.RowWidth;
             var d = new Guarded(OpCases.Uniform(random, shape.Rows * gw, 1));
-            var y = new Guarded(OpCases.Uniform(random, shape.Rows * outWidth, 1));
+            var y = Guarded.InOut(OpCases.Uniform(random, shape.Rows * outWidth, 1));
             float[] y0 = y.ToArray();
 
             kernel.Products.MultiplyRowsAccumulate(d.Span, shape.Rows, gw, wt, y.Span);
@@ -235,8 +235,7 @@ public sealed class ProductKernelOpTests
             OpCases.Uniform(random, inputs, 1).CopyTo(h.Span);
             h.Span[inputs..].Fill(0.5f);
             var bias = new Guarded(OpCases.Uniform(random, outputs, 1));
-            var y = new Guarded(outputs);
-            y.Span.Fill(Guarded.Sentinel);
+            Guarded y = Guarded.Output(outputs);
 
             kernel.Products.Dense(h.Span, packed.Span, bias.Span, y.Span);
 
@@ -310,20 +309,12 @@ public sealed class ProductKernelOpTests
         int width = w.RowWidth;
         Guarded x = Inputs(random, shape, integers);
         var bias = new Guarded(width);
-        var y = new Guarded(shape.Rows * width);
+        Guarded y = accumulate ? Guarded.InOut(Draw(random, shape.Rows * width, integers, 1)) : Guarded.Output(shape.Rows * width);
         for (int q = 0; q < width; q++)
         {
             // Padding lanes of the bias are zero, as the packed layer keeps them.
             int unit = q / (shape.Gates * v) * v + q % v;
             bias[q] = unit < shape.Units ? Draw(random, integers, 1) : 0f;
-        }
-        if (accumulate)
-        {
-            Draw(random, y.Length, integers, 1).CopyTo(y.Span);
-        }
-        else
-        {
-            y.Span.Fill(Guarded.Sentinel);
         }
         float[] y0 = y.ToArray();
 
@@ -394,7 +385,7 @@ public sealed class ProductKernelOpTests
             }
         }
         // gradient [nb, K, G, V]: what earlier calls accumulated, zero in the padding lanes.
-        var gradient = new Guarded(layout.Values.Length);
+        Guarded gradient = Guarded.InOut(new float[layout.Values.Length]);
         for (int g = 0; g < shape.Gates; g++)
         {
             for (int u = 0; u < shape.Units; u++)
