@@ -15,7 +15,8 @@ namespace Rnn.Fast.Tests.Internals.Kernels;
 /// machine and under every <c>DOTNET_Enable…=0</c> knob too (Sep's <c>createUnaccelerated</c> idea).</para>
 /// <para><b>The registry's kernels</b> (<c>Registry.Avx512</c>, …): what <see cref="KernelRegistry.Available"/>
 /// hands to models on this machine with the current knobs, so the wiring of names to role classes is checked as
-/// well.</para>
+/// well; a kernel whose multi-stream cells (<see cref="RnnKernel.StreamCells"/>) are a family of their own adds
+/// <c>Registry.Name.StreamCells</c>.</para>
 /// </remarks>
 public static class OpKernels
 {
@@ -46,8 +47,18 @@ public static class OpKernels
         Width<Vector256Ops, Vector256<float>>("Vector256", Vector256.IsHardwareAccelerated),
         Width<Vector128Ops, Vector128<float>>("Vector128", Vector128.IsHardwareAccelerated),
         Width<ScalarOps, float>("Scalar", accelerated: true),
-        .. KernelRegistry.Available.Select(k => new KernelUnderTest("Registry." + k.Name, k.Cells, k.Products, k.Elementwise, Accelerated: true)),
+        .. KernelRegistry.Available.SelectMany(Registered),
     ];
+
+    // A registry kernel, and its multi-stream cell family too where it has its own (RnnKernel.StreamCells).
+    private static IEnumerable<KernelUnderTest> Registered(RnnKernel kernel)
+    {
+        yield return new KernelUnderTest("Registry." + kernel.Name, kernel.Cells, kernel.Products, kernel.Elementwise, Accelerated: true);
+        if (!ReferenceEquals(kernel.StreamCells, kernel.Cells))
+        {
+            yield return new KernelUnderTest("Registry." + kernel.Name + ".StreamCells", kernel.StreamCells, kernel.Products, kernel.Elementwise, Accelerated: true);
+        }
+    }
 
     private static KernelUnderTest Width<TOps, TV>(string name, bool accelerated) where TOps : struct, ISimdOps<TV> where TV : struct =>
         new(name, new Cells<TOps, TV>(), new Products<TOps, TV>(), new Elementwise<TOps, TV>(), accelerated);

@@ -16,7 +16,7 @@ public sealed class OpKernelsTests(ITestOutputHelper output)
             output.WriteLine($"{OpKernels.Get(name)}: {OpKernels.Get(name).Lanes} lanes");
         }
         Assert.Equal([16, 8, 4, 1], names.Take(4).Select(n => OpKernels.Get(n).Lanes));
-        Assert.Equal(KernelRegistry.Available.Select(k => "Registry." + k.Name), names.Skip(4));
+        Assert.Equal(KernelRegistry.Available.Select(k => "Registry." + k.Name), names.Skip(4).Where(n => !n.EndsWith(".StreamCells", StringComparison.Ordinal)));
         foreach (RnnKernel kernel in KernelRegistry.Available)
         {
             Assert.Equal(kernel.Lanes, OpKernels.Get("Registry." + kernel.Name).Lanes);
