@@ -1,7 +1,8 @@
 namespace Rnn.Fast.Tests.Internals.Kernels;
 
 /// <summary>
-/// The forward error bounds the op tests use as tolerances, stated once.
+/// The forward error bounds the op tests use as tolerances, stated once: the derivation of docs/tolerances.md
+/// (which bounds one whole model step) applied to one kernel op at a time, following the op's own operations.
 /// </summary>
 /// <remarks>
 /// <para><b>Model.</b> Float arithmetic rounds to nearest: fl(a ∘ b) = (a ∘ b)(1 + δ) with |δ| ≤ u = 2⁻²⁴, for
