@@ -22,6 +22,14 @@ internal interface ISimdOps<TV> where TV : struct
     static abstract TV Multiply(TV a, TV b);
     static abstract TV Divide(TV a, TV b);
 
+    /// <summary>
+    /// 1 / <paramref name="a"/> within about 0.5 ulp for normal <paramref name="a"/> (not 0, ±Inf or subnormal):
+    /// a hardware estimate refined by Newton–Raphson where the ISA has one (rcp14 + one step, rcpps + two steps,
+    /// all with FMA), an exact division otherwise. Cheaper than <see cref="Divide"/> where a division is a long,
+    /// poorly pipelined instruction; activations use it on denominators known to lie in [1, 2].
+    /// </summary>
+    static abstract TV Reciprocal(TV a);
+
     /// <summary><c>a * b + c</c>; fused where the hardware has FMA, else multiply then add.</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
 
