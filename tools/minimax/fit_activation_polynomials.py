@@ -8,8 +8,9 @@ Both fits are on the reduced argument r in [-ln2/2, ln2/2] left by the Cody-Wait
   exp(r)   = 1 + r + r^2 Q(r)     (sigmoid uses exp(-s) = the same polynomial with odd coefficients negated)
   expm1(r) = r + r^2 Q(r)         (tanh uses -expm1(-2 rho), the same coefficients scaled by powers of two)
 Q is found by the Remez exchange on a weighted error w(r) (Q(r) - h(r)), h and w computed in 50-digit mpmath.
-The coefficients are then rounded to float32 and the rounded polynomial's relative error is reported, in ulp of
-float (2^-23 relative is 1 ulp at the bottom of a binade, so the numbers printed are an upper bound).
+The coefficients are then rounded to float32 and the rounded polynomial's relative error is reported in units
+of 2^-24, i.e. in ulp of a float at the top of its binade (the worst case; at the bottom it is half that).
+SimdMath uses: exp, Q of degree 5 (sigmoid); expm1, Q of degree 4 (tanh).
 """
 import numpy as np
 import mpmath as mp
@@ -77,7 +78,7 @@ def rounded_error(kind, q32):
         approx = (1 + r + r**2 * q) if kind == "exp" else (r + r**2 * q)
         exact = mp.exp(r) if kind == "exp" else mp.expm1(r)
         worst = max(worst, abs(float((approx - exact) / exact)))
-    return worst / 2.0**-24  # in half-ulps at the top of a binade = ulps at the bottom
+    return worst / 2.0**-24  # ulp at the top of a binade
 
 
 for kind, degrees in (("exp", (3, 4, 5)), ("expm1", (4, 5, 6))):

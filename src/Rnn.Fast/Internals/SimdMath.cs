@@ -62,11 +62,13 @@ internal static class SimdMath
         return TOps.Select(TOps.IsNaN(x), x, result);
     }
 
-    // exp(-s) = 1 - s + s²·Q(-s) on |s| <= ln2/2 with Q a degree-4 minimax fit for the relative error of exp
-    // (tools/minimax/fit_activation_polynomials.py; 0.26 ulp before rounding, against 0.005 for Taylor of degree 7),
-    // every coefficient pre-scaled by 2^-64 (exact): p·2^(n+64) then lands on e^-|x| with a single rounding, even
+    // exp(-s) = 1 - s + s²·Q(-s) on |s| <= ln2/2 with Q a degree-5 minimax fit for the relative error of exp
+    // (tools/minimax/fit_activation_polynomials.py: 0.012 ulp before rounding; degree 4 saves an FMA but its
+    // 0.5 ulp took σ past 3 ulp in an exhaustive check, where e's error lands near the top of σ's binade), every
+    // coefficient pre-scaled by 2^-64 (exact): p·2^(n+64) then lands on e^-|x| with a single rounding, even
     // where e^-|x| is subnormal, with one normal power of two instead of two factors.
-    private const float Q0 = 0.5f, Q1 = 0.16666574776172638f, Q2 = 0.04166468232870102f, Q3 = 0.008362623862922192f, Q4 = 0.0014142851578071713f;
+    private const float Q0 = 0.5f, Q1 = 0.166666641831398f, Q2 = 0.04166656360030174f, Q3 = 0.008334347046911716f,
+        Q4 = 0.0013923876686021686f, Q5 = 0.00019128574058413506f;
     private const float SigmoidScale = 5.421010862427522e-20f; // 2^-64
     private const float SigmoidBias = 64f;
     // e^-104 is below half the smallest subnormal, so σ is 0 (x < 0) or 1 (x > 0) in float past |x| = 104;
@@ -92,22 +94,23 @@ internal static class SimdMath
         TV s = TOps.MultiplyAdd(minusK, TOps.Broadcast(Ln2High), a);
         s = TOps.MultiplyAdd(minusK, TOps.Broadcast(Ln2Low), s);
 
-        // 2^-64 e^-s = 2^-64 [(1 - s) + s²(Q0 - Q1 s) + s⁴((Q2 - Q3 s) + Q4 s²)]: Estrin, three FMAs deep after s⁴.
+        // 2^-64 e^-s = 2^-64 + 2^-64 [−s + s²(Q0 − Q1 s) + s⁴((Q2 − Q3 s) + s²(Q4 − Q5 s))]: Estrin, with the 1 added
+        // last so the bracket (|.| < 0.5) rounds far below an ulp of the result and p carries one rounding that
+        // matters, not three (x < 0 passes e's error straight into σ, which an exhaustive check showed).
         TV s2 = TOps.Multiply(s, s);
         TV s4 = TOps.Multiply(s2, s2);
-        TV p01 = TOps.MultiplyAdd(s, TOps.Broadcast(-SigmoidScale), TOps.Broadcast(SigmoidScale));
+        TV linear = TOps.Multiply(s, TOps.Broadcast(-SigmoidScale));
         TV q01 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q1 * SigmoidScale), TOps.Broadcast(Q0 * SigmoidScale));
         TV q23 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q3 * SigmoidScale), TOps.Broadcast(Q2 * SigmoidScale));
-        TV q24 = TOps.MultiplyAdd(s2, TOps.Broadcast(Q4 * SigmoidScale), q23);
-        TV low = TOps.MultiplyAdd(q01, s2, p01);
-        TV p = TOps.MultiplyAdd(q24, s4, low);
+        TV q45 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q5 * SigmoidScale), TOps.Broadcast(Q4 * SigmoidScale));
+        TV low = TOps.MultiplyAdd(q01, s2, linear);
+        TV high = TOps.MultiplyAdd(q45, s2, q23);
+        TV p = TOps.Add(TOps.MultiplyAdd(high, s4, low), TOps.Broadcast(SigmoidScale));
         TV e = TOps.Multiply(p, TOps.PowerOfTwo(rounded));
 
         TV one = TOps.Broadcast(1f);
         TV numerator = TOps.Select(TOps.LessThan(x, TOps.Zero), e, one);
-        // 1 + e is in [1, 2]: a refined reciprocal estimate (where the ISA has one) and a multiply instead of a
-        // division, which on x86 is a long-latency, poorly pipelined instruction.
-        return TOps.Multiply(numerator, TOps.Reciprocal(TOps.Add(one, e)));
+        return DivideInRange<TOps, TV>(numerator, TOps.Add(one, e));
     }
 
     // For |x| above this tanh is ±1 in float (1 − tanh 9 ≈ 3e-8 < half an ulp of 1); clamping there keeps
@@ -116,7 +119,7 @@ internal static class SimdMath
     private const float TanhTiny = 1.2207031e-4f; // 2^-13
 
     // expm1(r) = r + r²·R(r) on |r| <= ln2/2, R a degree-4 minimax fit for the relative error of expm1 (same
-    // script; 0.13 ulp before rounding). tanh evaluates it at r = -2ρ, so the coefficients of -expm1(-2ρ) =
+    // script: 0.26 ulp before rounding; tanh stayed within 2.5 ulp over every float in an exhaustive check). tanh evaluates it at r = -2ρ, so the coefficients of -expm1(-2ρ) =
     // 2ρ + ρ²(T0 + T1 ρ + ... + T4 ρ⁴) are those of R times -4·(-2)^k, exact in float.
     private const float R0 = 0.5f, R1 = 0.16666531562805176f, R2 = 0.04166616126894951f, R3 = 0.008368097245693207f, R4 = 0.001397591200657189f;
     private const float T0 = -4f * R0, T1 = 8f * R1, T2 = -16f * R2, T3 = 32f * R3, T4 = -64f * R4;
@@ -153,13 +156,19 @@ internal static class SimdMath
 
         // m = −expm1(n ln2 + r) = 2^n·(−expm1(r)) + (1 − 2^n), 1 − 2^n exact for the n that matter here; and
         // 2 − m formed the same way from p rather than from the rounded m, so the two roundings are independent
-        // (2 − m would inherit m's error with the opposite sign and double it in the quotient), and the reciprocal
-        // of the denominator runs beside m instead of after it.
+        // (2 − m would inherit m's error with the opposite sign and double it in the quotient), and the denominator
+        // is ready at the same time as m instead of one operation later.
         TV scale = TOps.PowerOfTwo(rounded);
         TV one = TOps.Broadcast(1f);
         TV m = TOps.MultiplyAdd(scale, p, TOps.Subtract(one, scale));
         TV denominator = TOps.MultiplyAdd(TOps.Subtract(TOps.Zero, scale), p, TOps.Add(one, scale));
-        TV t = TOps.Multiply(m, TOps.Reciprocal(denominator));
+        TV t = DivideInRange<TOps, TV>(m, denominator);
         return TOps.Select(tiny, x, TOps.CopySign(t, x));
     }
+
+    // n / d for d in [1, 2] (the activations' denominators): a division, or where that width's division is slow,
+    // the refined reciprocal estimate times n (1 + e and 2 − m are never 0, subnormal or infinite).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV DivideInRange<TOps, TV>(TV n, TV d) where TOps : struct, ISimdOps<TV> where TV : struct =>
+        TOps.PreferReciprocal ? TOps.Multiply(n, TOps.Reciprocal(d)) : TOps.Divide(n, d);
 }

@@ -36,6 +36,10 @@ internal readonly struct Vector512Ops : ISimdOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
     // rcp14 (relative error < 2^-14) and one Newton–Raphson step r' = r + r(1 − a r): error about 2^-28 before rounding.
+    // Not preferred: on Zen 4 (AVX-512 on 256-bit units) the LSTM activation chain measured a few percent faster
+    // with divisions than with estimate, step and multiply (ActivationBenchmarks). Worth re-measuring on Intel
+    // AVX-512, where a 512-bit division takes about twice as long as a 256-bit one.
+    public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Reciprocal(Vector512<float> a)
     {
@@ -81,7 +85,9 @@ internal readonly struct Vector256Ops : ISimdOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
     // rcp14 (AVX-512VL) and one Newton–Raphson step, or the 12-bit rcpps and two; without FMA, a division
-    // (the steps would round e = 1 − a r badly and the estimate would cost more than it saves).
+    // (the steps would round e = 1 − a r badly and the estimate would cost more than it saves). Not
+    // preferred: a division measured faster on Zen 4, and on Intel a 256-bit division is short enough too.
+    public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Reciprocal(Vector256<float> a)
     {
@@ -134,6 +140,7 @@ internal readonly struct Vector128Ops : ISimdOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
     // As Vector256Ops.Reciprocal; other ISAs (ARM included, whose estimate is 8 bits) divide.
+    public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Reciprocal(Vector128<float> a)
     {
@@ -196,6 +203,7 @@ internal readonly struct ScalarOps : ISimdOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Multiply(float a, float b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Divide(float a, float b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Reciprocal(float a) => 1f / a;
+    public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => float.MultiplyAddEstimate(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxPropagateNaN(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Abs(float a) => MathF.Abs(a);

@@ -49,7 +49,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
         return Math.Abs(actual - expected) / ulp;
     }
 
-    private (double MaxUlp, float WorstInput) Measure(string kernelName, Func<RnnKernel, Span<float>, int> apply, Func<double, double> exact)
+    private (double MaxUlp, float WorstInput) Measure(string kernelName, string function, Func<RnnKernel, Span<float>, int> apply, Func<double, double> exact)
     {
         RnnKernel kernel = KernelRegistry.Get(kernelName);
         float[] inputs = Sweep();
@@ -66,7 +66,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
                 worstInput = inputs[i];
             }
         }
-        output.WriteLine($"{kernelName}: max error {worst:F2} ulp at x = {worstInput:R}");
+        output.WriteLine($"{kernelName} {function}: max error {worst:F2} ulp at x = {worstInput:R}");
         return (worst, worstInput);
     }
 
@@ -74,7 +74,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Exp_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Exp(v); return 0; }, Math.Exp);
+        var (worst, at) = Measure(kernel, "exp", (k, v) => { k.Exp(v); return 0; }, Math.Exp);
         Assert.True(worst <= ExpMaxUlp, $"exp error {worst} ulp at {at:R}");
     }
 
@@ -82,7 +82,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Tanh_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
+        var (worst, at) = Measure(kernel, "tanh", (k, v) => { k.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
         Assert.True(worst <= TanhMaxUlp, $"tanh error {worst} ulp at {at:R}");
     }
 
@@ -90,7 +90,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Sigmoid_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
+        var (worst, at) = Measure(kernel, "sigmoid", (k, v) => { k.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
         Assert.True(worst <= SigmoidMaxUlp, $"sigmoid error {worst} ulp at {at:R}");
     }
 
