@@ -28,6 +28,8 @@ using Rnn.Fast;
 //   PrepareMethod       RuntimeHelpers.PrepareMethod on every method of the model's kernel, RnnModel and RnnState after creation
 //   PrepareAggressive   the same for just those of them marked AggressiveOptimization (none in an unmarked build)
 //   Warmup              2,000 Steps on a scratch state right after creation (what a library could do in Create)
+//   Step1               one Step on a scratch state right after creation (compiles AggressiveOptimization methods
+//                       fully optimized at once; without them it only produces tier-0 code)
 // --exe adds a variant that runs another build of this program (e.g. with AggressiveOptimization on the kernels,
 // or published ReadyToRun), with each of the --exe-variants (default: just "default").
 const int SampleRate = 48_000;
@@ -154,10 +156,10 @@ static int RunChild(string variant)
     {
         Prepare(model, onlyAggressive: variant == "PrepareAggressive");
     }
-    else if (variant == "Warmup")
+    else if (variant is "Warmup" or "Step1")
     {
         RnnState scratch = model.CreateState();
-        for (int i = 0; i < 2_000; i++)
+        for (int i = 0; i < (variant == "Step1" ? 1 : 2_000); i++)
         {
             model.Step(audio.AsSpan(i, 1), scratch, output);
         }
