@@ -22,6 +22,20 @@ internal interface ISimdOps<TV> where TV : struct
     static abstract TV Multiply(TV a, TV b);
     static abstract TV Divide(TV a, TV b);
 
+    /// <summary>
+    /// 1 / <paramref name="a"/> within about 0.5 ulp for normal <paramref name="a"/> (not 0, ±Inf or subnormal):
+    /// a hardware estimate refined by Newton–Raphson where the ISA has one (rcp14 + one step, rcpps + two steps,
+    /// all with FMA), an exact division otherwise.
+    /// </summary>
+    static abstract TV Reciprocal(TV a);
+
+    /// <summary>
+    /// Whether <c>a · Reciprocal(b)</c> should replace <c>a / b</c> on a latency- or throughput-critical path:
+    /// true only where the estimate exists and a division at this width is slow enough to lose to it (none of
+    /// the widths on the CPUs measured so far). A constant per width, so the JIT drops the branch.
+    /// </summary>
+    static abstract bool PreferReciprocal { get; }
+
     /// <summary><c>a * b + c</c>; fused where the hardware has FMA, else multiply then add.</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
 

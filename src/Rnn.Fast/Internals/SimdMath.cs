@@ -62,17 +62,55 @@ internal static class SimdMath
         return TOps.Select(TOps.IsNaN(x), x, result);
     }
 
-    /// <summary>σ(x) = 1 / (1 + e^-x); max error 3 ulp (2.3 measured), including the subnormal tail; exactly 1 for large x, never NaN from overflow.</summary>
+    // exp(-s) = 1 - s + s²·Q(-s) on |s| <= ln2/2 with Q a degree-5 minimax fit for the relative error of exp
+    // (tools/minimax/fit_activation_polynomials.py: 0.012 ulp before rounding; degree 4 saves an FMA but its
+    // 0.5 ulp took σ past 3 ulp in an exhaustive check, where e's error lands near the top of σ's binade), every
+    // coefficient pre-scaled by 2^-64 (exact): p·2^(n+64) then lands on e^-|x| with a single rounding, even
+    // where e^-|x| is subnormal, with one normal power of two instead of two factors.
+    private const float Q0 = 0.5f, Q1 = 0.166666641831398f, Q2 = 0.04166656360030174f, Q3 = 0.008334347046911716f,
+        Q4 = 0.0013923876686021686f, Q5 = 0.00019128574058413506f;
+    private const float SigmoidScale = 5.421010862427522e-20f; // 2^-64
+    private const float SigmoidBias = 64f;
+    // e^-104 is below half the smallest subnormal, so σ is 0 (x < 0) or 1 (x > 0) in float past |x| = 104;
+    // below 2^-26, σ rounds to 0.5 and computing it there keeps s², s⁴ out of the subnormals.
+    private const float SigmoidHigh = 104f;
+
+    /// <summary>σ(x) = 1 / (1 + e^-x); max error 3 ulp, including the subnormal tail; exactly 1 for large x, never NaN from overflow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct
     {
         // With e = e^-|x| in (0, 1]: σ(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0. The exp never
         // overflows, and for very negative x the result follows e^x down into the subnormals instead
-        // of flushing to 0 as 1/(1+e^-x) would once e^-x overflows. NaN propagates through e.
-        TV e = Exp<TOps, TV>(TOps.Subtract(TOps.Zero, TOps.Abs(x)));
+        // of flushing to 0 as 1/(1+e^-x) would once e^-x overflows.
+        // The clamps take the constant first: x86 min/max return their second operand when either is NaN (and
+        // ARM's propagate NaN), so a NaN lane stays NaN through every step below without a final select.
+        TV a = TOps.MinNative(TOps.Broadcast(SigmoidHigh), TOps.MaxNative(TOps.Broadcast(ExpTiny), TOps.Abs(x)));
+
+        // e^-a = 2^-k e^-s with k = round(a log2 e), s = a - k ln 2. The rounding constant carries the +64 bias, so
+        // `rounded` holds n = 64 - k in its low bits, ready for PowerOfTwo, and `minusK` comes out of one subtraction.
+        const float biasedMagic = SimdConstants.RoundingMagic + SigmoidBias;
+        TV rounded = TOps.MultiplyAdd(a, TOps.Broadcast(-Log2E), TOps.Broadcast(biasedMagic));
+        TV minusK = TOps.Subtract(rounded, TOps.Broadcast(biasedMagic));
+        TV s = TOps.MultiplyAdd(minusK, TOps.Broadcast(Ln2High), a);
+        s = TOps.MultiplyAdd(minusK, TOps.Broadcast(Ln2Low), s);
+
+        // 2^-64 e^-s = 2^-64 + 2^-64 [−s + s²(Q0 − Q1 s) + s⁴((Q2 − Q3 s) + s²(Q4 − Q5 s))]: Estrin, with the 1 added
+        // last so the bracket (|.| < 0.5) rounds far below an ulp of the result and p carries one rounding that
+        // matters, not three (x < 0 passes e's error straight into σ, which an exhaustive check showed).
+        TV s2 = TOps.Multiply(s, s);
+        TV s4 = TOps.Multiply(s2, s2);
+        TV linear = TOps.Multiply(s, TOps.Broadcast(-SigmoidScale));
+        TV q01 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q1 * SigmoidScale), TOps.Broadcast(Q0 * SigmoidScale));
+        TV q23 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q3 * SigmoidScale), TOps.Broadcast(Q2 * SigmoidScale));
+        TV q45 = TOps.MultiplyAdd(s, TOps.Broadcast(-Q5 * SigmoidScale), TOps.Broadcast(Q4 * SigmoidScale));
+        TV low = TOps.MultiplyAdd(q01, s2, linear);
+        TV high = TOps.MultiplyAdd(q45, s2, q23);
+        TV p = TOps.Add(TOps.MultiplyAdd(high, s4, low), TOps.Broadcast(SigmoidScale));
+        TV e = TOps.Multiply(p, TOps.PowerOfTwo(rounded));
+
         TV one = TOps.Broadcast(1f);
         TV numerator = TOps.Select(TOps.LessThan(x, TOps.Zero), e, one);
-        return TOps.Divide(numerator, TOps.Add(one, e));
+        return DivideInRange<TOps, TV>(numerator, TOps.Add(one, e));
     }
 
     // For |x| above this tanh is ±1 in float (1 − tanh 9 ≈ 3e-8 < half an ulp of 1); clamping there keeps
@@ -80,43 +118,58 @@ internal static class SimdMath
     private const float TanhSaturation = 9.1f;
     private const float TanhTiny = 1.2207031e-4f; // 2^-13
 
-    // expm1(r) = r + r² (E2 + E3 r + ... + E8 r⁶) on |r| <= ln2/2: Taylor coefficients 1/k!; the first
-    // omitted term is below 1e-9 relative.
-    private const float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040, E8 = 1f / 40320;
+    // expm1(r) = r + r²·R(r) on |r| <= ln2/2, R a degree-4 minimax fit for the relative error of expm1 (same
+    // script: 0.26 ulp before rounding; tanh stayed within 2.5 ulp over every float in an exhaustive check).
+    // tanh evaluates it at r = -2ρ, so the coefficients of -expm1(-2ρ) = 2ρ + ρ²(T0 + T1 ρ + ... + T4 ρ⁴) are
+    // those of R times -4·(-2)^k, exact in float.
+    private const float R0 = 0.5f, R1 = 0.16666531562805176f, R2 = 0.04166616126894951f, R3 = 0.008368097245693207f, R4 = 0.001397591200657189f;
+    private const float T0 = -4f * R0, T1 = 8f * R1, T2 = -16f * R2, T3 = 32f * R3, T4 = -64f * R4;
 
-    /// <summary>tanh(x); max error 3 ulp (2.4 measured); ±1 for large |x| (no NaN from overflow), sign of zero kept.</summary>
+    /// <summary>tanh(x); max error 3 ulp; ±1 for large |x| (no NaN from overflow), sign of zero kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct
     {
-        // tanh|x| = −m / (2 + m) with m = expm1(−2|x|) in (−1, 0]. expm1 keeps full relative accuracy near 0,
+        // tanh|x| = m / (2 − m) with m = −expm1(−2|x|) in [0, 1). expm1 keeps full relative accuracy near 0,
         // where 1 − 2/(e^{2x}+1) would cancel, so one branch-free path serves the whole range.
         // Below 2^-13, tanh x rounds to x (x³/3 is under half an ulp): those lanes take x itself, and the
         // polynomial runs on 2^-13 instead, so no intermediate goes subnormal (slow on some hardware).
+        // Constant-first clamps keep NaN lanes NaN, as in Sigmoid.
         TV magnitude = TOps.Abs(x);
         TV tiny = TOps.LessThan(magnitude, TOps.Broadcast(TanhTiny));
-        TV a = TOps.MinNative(TOps.MaxNative(magnitude, TOps.Broadcast(TanhTiny)), TOps.Broadcast(TanhSaturation));
-        TV y = TOps.Multiply(a, TOps.Broadcast(-2f));
-        TV rounded = TOps.MultiplyAdd(y, TOps.Broadcast(Log2E), TOps.Broadcast(SimdConstants.RoundingMagic));
+        TV a = TOps.MinNative(TOps.Broadcast(TanhSaturation), TOps.MaxNative(TOps.Broadcast(TanhTiny), magnitude));
+
+        // −2a = n ln2 + r with n = round(−2a log2 e) <= 0; reducing a by n·(ln2/2) instead gives ρ = −r/2 in
+        // |ρ| <= ln2/4 without forming −2a (halving the Cody–Waite constants is exact).
+        TV rounded = TOps.MultiplyAdd(a, TOps.Broadcast(-2f * Log2E), TOps.Broadcast(SimdConstants.RoundingMagic));
         TV n = TOps.Subtract(rounded, TOps.Broadcast(SimdConstants.RoundingMagic));
-        TV r = TOps.MultiplyAdd(n, TOps.Broadcast(-Ln2High), y);
-        r = TOps.MultiplyAdd(n, TOps.Broadcast(-Ln2Low), r);
+        TV rho = TOps.MultiplyAdd(n, TOps.Broadcast(0.5f * Ln2High), a);
+        rho = TOps.MultiplyAdd(n, TOps.Broadcast(0.5f * Ln2Low), rho);
 
-        TV r2 = TOps.Multiply(r, r);
-        TV r4 = TOps.Multiply(r2, r2);
-        TV q23 = TOps.MultiplyAdd(TOps.Broadcast(E3), r, TOps.Broadcast(E2));
-        TV q45 = TOps.MultiplyAdd(TOps.Broadcast(E5), r, TOps.Broadcast(E4));
-        TV q67 = TOps.MultiplyAdd(TOps.Broadcast(E7), r, TOps.Broadcast(E6));
-        TV q25 = TOps.MultiplyAdd(q45, r2, q23);
-        TV q68 = TOps.MultiplyAdd(TOps.Broadcast(E8), r2, q67);
-        TV q = TOps.MultiplyAdd(q68, r4, q25);
-        TV p = TOps.MultiplyAdd(r2, q, r);                          // expm1(r)
+        // −expm1(−2ρ) = 2ρ + ρ²[(T0 + T1 ρ) + ρ²((T2 + T3 ρ) + T4 ρ²)], Estrin.
+        TV rho2 = TOps.Multiply(rho, rho);
+        TV rho4 = TOps.Multiply(rho2, rho2);
+        TV twoRho = TOps.Add(rho, rho);
+        TV t01 = TOps.MultiplyAdd(rho, TOps.Broadcast(T1), TOps.Broadcast(T0));
+        TV t23 = TOps.MultiplyAdd(rho, TOps.Broadcast(T3), TOps.Broadcast(T2));
+        TV t24 = TOps.MultiplyAdd(rho2, TOps.Broadcast(T4), t23);
+        TV low = TOps.MultiplyAdd(t01, rho2, twoRho);
+        TV p = TOps.MultiplyAdd(t24, rho4, low);                    // −expm1(r)
 
-        // expm1(n ln2 + r) = 2^n expm1(r) + (2^n − 1); 2^n − 1 is exact for the n that matter here.
-        TV s = TOps.PowerOfTwo(rounded);
-        TV m = TOps.MultiplyAdd(s, p, TOps.Subtract(s, TOps.Broadcast(1f)));
-        TV t = TOps.Divide(TOps.Subtract(TOps.Zero, m), TOps.Add(TOps.Broadcast(2f), m));
-
-        // NaN: Abs keeps it, MinNative may turn it into the bound, so put it back.
-        return TOps.Select(tiny, x, TOps.Select(TOps.IsNaN(x), x, TOps.CopySign(t, x)));
+        // m = −expm1(n ln2 + r) = 2^n·(−expm1(r)) + (1 − 2^n), 1 − 2^n exact for the n that matter here; and
+        // 2 − m formed the same way from p rather than from the rounded m, so the two roundings are independent
+        // (2 − m would inherit m's error with the opposite sign and double it in the quotient), and the denominator
+        // is ready at the same time as m instead of one operation later.
+        TV scale = TOps.PowerOfTwo(rounded);
+        TV one = TOps.Broadcast(1f);
+        TV m = TOps.MultiplyAdd(scale, p, TOps.Subtract(one, scale));
+        TV denominator = TOps.MultiplyAdd(TOps.Subtract(TOps.Zero, scale), p, TOps.Add(one, scale));
+        TV t = DivideInRange<TOps, TV>(m, denominator);
+        return TOps.Select(tiny, x, TOps.CopySign(t, x));
     }
+
+    // n / d for d in [1, 2] (the activations' denominators): a division, or where that width's division is slow,
+    // the refined reciprocal estimate times n (1 + e and 2 − m are never 0, subnormal or infinite).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV DivideInRange<TOps, TV>(TV n, TV d) where TOps : struct, ISimdOps<TV> where TV : struct =>
+        TOps.PreferReciprocal ? TOps.Multiply(n, TOps.Reciprocal(d)) : TOps.Divide(n, d);
 }

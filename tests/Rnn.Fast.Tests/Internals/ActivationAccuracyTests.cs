@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Rnn.Fast.Internals;
 using Rnn.Fast.Reference;
 using Xunit.Abstractions;
@@ -48,7 +49,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
         return Math.Abs(actual - expected) / ulp;
     }
 
-    private (double MaxUlp, float WorstInput) Measure(string kernelName, Func<RnnKernel, Span<float>, int> apply, Func<double, double> exact)
+    private (double MaxUlp, float WorstInput) Measure(string kernelName, string function, Func<RnnKernel, Span<float>, int> apply, Func<double, double> exact)
     {
         RnnKernel kernel = KernelRegistry.Get(kernelName);
         float[] inputs = Sweep();
@@ -65,7 +66,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
                 worstInput = inputs[i];
             }
         }
-        output.WriteLine($"{kernelName}: max error {worst:F2} ulp at x = {worstInput:R}");
+        output.WriteLine($"{kernelName} {function}: max error {worst:F2} ulp at x = {worstInput:R}");
         return (worst, worstInput);
     }
 
@@ -73,7 +74,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Exp_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Exp(v); return 0; }, Math.Exp);
+        var (worst, at) = Measure(kernel, "exp", (k, v) => { k.Elementwise.Exp(v); return 0; }, Math.Exp);
         Assert.True(worst <= ExpMaxUlp, $"exp error {worst} ulp at {at:R}");
     }
 
@@ -81,7 +82,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Tanh_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
+        var (worst, at) = Measure(kernel, "tanh", (k, v) => { k.Elementwise.Activate(Activation.Tanh, v); return 0; }, Math.Tanh);
         Assert.True(worst <= TanhMaxUlp, $"tanh error {worst} ulp at {at:R}");
     }
 
@@ -89,7 +90,7 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
     [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
     public void Sigmoid_WholeFloatRange_WithinStatedUlp(string kernel)
     {
-        var (worst, at) = Measure(kernel, (k, v) => { k.Elementwise.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
+        var (worst, at) = Measure(kernel, "sigmoid", (k, v) => { k.Elementwise.Activate(Activation.Sigmoid, v); return 0; }, ReferenceMath.Sigmoid);
         Assert.True(worst <= SigmoidMaxUlp, $"sigmoid error {worst} ulp at {at:R}");
     }
 
@@ -140,6 +141,79 @@ public sealed class ActivationAccuracyTests(ITestOutputHelper output)
                 Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-6 + 1e-5 * expected[i], $"n={n} i={i}: {logits[i]} vs {expected[i]}");
             }
         }
+    }
+
+    public static TheoryData<string> Widths()
+    {
+        var widths = new TheoryData<string>();
+        if (Vector512.IsHardwareAccelerated)
+        {
+            widths.Add("Vector512");
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            widths.Add("Vector256");
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            widths.Add("Vector128");
+        }
+        widths.Add("Scalar");
+        return widths;
+    }
+
+    // Sigmoid and tanh divide by values in [1, 2] through ISimdOps.Reciprocal (an estimate plus Newton steps
+    // where the ISA has one): every float in [1, 2], and a few outside, within 1 ulp of the exact reciprocal.
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Reciprocal_OneToTwo_WithinOneUlp(string width)
+    {
+        Func<float[], float[]> reciprocal = width switch
+        {
+            "Vector512" => Reciprocals<Vector512Ops, Vector512<float>>,
+            "Vector256" => Reciprocals<Vector256Ops, Vector256<float>>,
+            "Vector128" => Reciprocals<Vector128Ops, Vector128<float>>,
+            _ => Reciprocals<ScalarOps, float>,
+        };
+        int count = (1 << 23) + 1;
+        float[] inputs = new float[count + 6];
+        for (int i = 0; i < count; i++)
+        {
+            inputs[i] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(1f) + i);
+        }
+        float[] extra = [0.75f, 3f, 1e-3f, 1e3f, -1.5f, 1.2e-37f];
+        extra.CopyTo(inputs, count);
+        float[] results = reciprocal(inputs);
+        double worst = 0;
+        float at = 0;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            double error = UlpError(results[i], 1.0 / inputs[i]);
+            if (error > worst)
+            {
+                worst = error;
+                at = inputs[i];
+            }
+        }
+        output.WriteLine($"{width}: reciprocal max error {worst:F3} ulp at {at:R}");
+        Assert.True(worst <= 1, $"reciprocal error {worst} ulp at {at:R}");
+    }
+
+    private static float[] Reciprocals<TOps, TV>(float[] inputs) where TOps : struct, ISimdOps<TV> where TV : struct
+    {
+        // Whole registers, then the remainder through the scalar ops, as the kernels' element-wise tails do.
+        float[] results = new float[inputs.Length];
+        int v = TOps.Lanes;
+        int i = 0;
+        for (; i + v <= inputs.Length; i += v)
+        {
+            TOps.Store(TOps.Reciprocal(TOps.Load(in inputs[i])), ref results[i]);
+        }
+        for (; i < inputs.Length; i++)
+        {
+            results[i] = ScalarOps.Reciprocal(inputs[i]);
+        }
+        return results;
     }
 
     private static float[] Apply(RnnKernel kernel, Activation activation, float[] x)
