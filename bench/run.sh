@@ -16,7 +16,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 cpu_model="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-cpu_dir="$(printf '%s' "${cpu_model:-unknown-cpu}" | sed -e 's/([^)]*)//g' -e 's/[^A-Za-z0-9._-]\+/-/g' -e 's/^-*//' -e 's/-*$//')"
+cpu_family="$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"
+cpu_number="$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"
+# Virtual machines often report a bare "AMD EPYC": family and model tell Zen 3 (25/1) from Zen 4 (25/17).
+cpu_dir="$(printf '%s-f%sm%s' "${cpu_model:-unknown-cpu}" "${cpu_family:-x}" "${cpu_number:-x}" | sed -e 's/([^)]*)//g' -e 's/[^A-Za-z0-9._-]\+/-/g' -e 's/^-*//' -e 's/-*$//')"
 out="perf-results/${cpu_dir}"
 artifacts="BenchmarkDotNet.Artifacts/run-$(date -u +%Y%m%dT%H%M%SZ)"
 
