@@ -71,58 +71,72 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         where TS : struct, IStreamTile
         where TAct : struct, IActivationOperator
     {
+        var sums = new TileAccumulators<TV>();
+        ElmanProduct<TS>(k, hp, at0, at1, ref w0, ref w1, ref pre, ref h, ref sums);
+        for (int s = 0; s < TS.Streams; s++)
+        {
+            FinishElman<TAct>(sums[2 * s], sums[2 * s + 1], pair, ref Unsafe.Add(ref hNext, s * hp + at0), ref Unsafe.Add(ref hNext, s * hp + at1));
+        }
+    }
+
+    // Out of line, sums written only at the end: see LstmProduct.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ElmanProduct<TS>(int k, int hp, int at0, int at1, ref float w0 /* [H, V] */, ref float w1 /* [H, V] */,
+        ref float pre /* [S, Hp] */, ref float h /* [S, Hp] */, ref TileAccumulators<TV> sums)
+        where TS : struct, IStreamTile
+    {
         int v = TOps.Lanes;
         int n = TS.Streams;
+        int r1 = Math.Min(1, n - 1) * hp, r2 = Math.Min(2, n - 1) * hp, r3 = Math.Min(3, n - 1) * hp;
+        int r4 = Math.Min(4, n - 1) * hp, r5 = Math.Min(5, n - 1) * hp;
         TV a00 = TOps.Load(in Unsafe.Add(ref pre, at0)), a01 = TOps.Load(in Unsafe.Add(ref pre, at1));
-        TV a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-        TV a40 = default, a41 = default, a50 = default, a51 = default;
-        if (n > 1)
-        {
-            a10 = TOps.Load(in Unsafe.Add(ref pre, hp + at0)); a11 = TOps.Load(in Unsafe.Add(ref pre, hp + at1));
-        }
-        if (n > 2)
-        {
-            a20 = TOps.Load(in Unsafe.Add(ref pre, 2 * hp + at0)); a21 = TOps.Load(in Unsafe.Add(ref pre, 2 * hp + at1));
-            a30 = TOps.Load(in Unsafe.Add(ref pre, 3 * hp + at0)); a31 = TOps.Load(in Unsafe.Add(ref pre, 3 * hp + at1));
-        }
-        if (n > 4)
-        {
-            a40 = TOps.Load(in Unsafe.Add(ref pre, 4 * hp + at0)); a41 = TOps.Load(in Unsafe.Add(ref pre, 4 * hp + at1));
-            a50 = TOps.Load(in Unsafe.Add(ref pre, 5 * hp + at0)); a51 = TOps.Load(in Unsafe.Add(ref pre, 5 * hp + at1));
-        }
+        TV a10 = TOps.Load(in Unsafe.Add(ref pre, r1 + at0)), a11 = TOps.Load(in Unsafe.Add(ref pre, r1 + at1));
+        TV a20 = TOps.Load(in Unsafe.Add(ref pre, r2 + at0)), a21 = TOps.Load(in Unsafe.Add(ref pre, r2 + at1));
+        TV a30 = TOps.Load(in Unsafe.Add(ref pre, r3 + at0)), a31 = TOps.Load(in Unsafe.Add(ref pre, r3 + at1));
+        TV a40 = TOps.Load(in Unsafe.Add(ref pre, r4 + at0)), a41 = TOps.Load(in Unsafe.Add(ref pre, r4 + at1));
+        TV a50 = TOps.Load(in Unsafe.Add(ref pre, r5 + at0)), a51 = TOps.Load(in Unsafe.Add(ref pre, r5 + at1));
+        ref float h1 = ref Unsafe.Add(ref h, r1);
+        ref float h2 = ref Unsafe.Add(ref h, r2);
+        ref float h3 = ref Unsafe.Add(ref h, r3);
+        ref float h4 = ref Unsafe.Add(ref h, r4);
+        ref float h5 = ref Unsafe.Add(ref h, r5);
         for (int j = 0; j < k; j++)
         {
             TV wa = TOps.Load(in Unsafe.Add(ref w0, j * v)), wb = TOps.Load(in Unsafe.Add(ref w1, j * v));
-            Fma2(wa, wb, Unsafe.Add(ref h, j), ref a00, ref a01);
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref h, j));
+            a00 = TOps.MultiplyAdd(wa, x0, a00); a01 = TOps.MultiplyAdd(wb, x0, a01);
             if (n > 1)
             {
-                Fma2(wa, wb, Unsafe.Add(ref h, hp + j), ref a10, ref a11);
+                TV x1 = TOps.Broadcast(Unsafe.Add(ref h1, j));
+                a10 = TOps.MultiplyAdd(wa, x1, a10); a11 = TOps.MultiplyAdd(wb, x1, a11);
             }
             if (n > 2)
             {
-                Fma2(wa, wb, Unsafe.Add(ref h, 2 * hp + j), ref a20, ref a21);
-                Fma2(wa, wb, Unsafe.Add(ref h, 3 * hp + j), ref a30, ref a31);
+                TV x2 = TOps.Broadcast(Unsafe.Add(ref h2, j));
+                a20 = TOps.MultiplyAdd(wa, x2, a20); a21 = TOps.MultiplyAdd(wb, x2, a21);
+                TV x3 = TOps.Broadcast(Unsafe.Add(ref h3, j));
+                a30 = TOps.MultiplyAdd(wa, x3, a30); a31 = TOps.MultiplyAdd(wb, x3, a31);
             }
             if (n > 4)
             {
-                Fma2(wa, wb, Unsafe.Add(ref h, 4 * hp + j), ref a40, ref a41);
-                Fma2(wa, wb, Unsafe.Add(ref h, 5 * hp + j), ref a50, ref a51);
+                TV x4 = TOps.Broadcast(Unsafe.Add(ref h4, j));
+                a40 = TOps.MultiplyAdd(wa, x4, a40); a41 = TOps.MultiplyAdd(wb, x4, a41);
+                TV x5 = TOps.Broadcast(Unsafe.Add(ref h5, j));
+                a50 = TOps.MultiplyAdd(wa, x5, a50); a51 = TOps.MultiplyAdd(wb, x5, a51);
             }
         }
-        FinishElman<TAct>(a00, a01, pair, ref Unsafe.Add(ref hNext, at0), ref Unsafe.Add(ref hNext, at1));
+        sums[0] = a00; sums[1] = a01;
         if (n > 1)
         {
-            FinishElman<TAct>(a10, a11, pair, ref Unsafe.Add(ref hNext, hp + at0), ref Unsafe.Add(ref hNext, hp + at1));
+            sums[2] = a10; sums[3] = a11;
         }
         if (n > 2)
         {
-            FinishElman<TAct>(a20, a21, pair, ref Unsafe.Add(ref hNext, 2 * hp + at0), ref Unsafe.Add(ref hNext, 2 * hp + at1));
-            FinishElman<TAct>(a30, a31, pair, ref Unsafe.Add(ref hNext, 3 * hp + at0), ref Unsafe.Add(ref hNext, 3 * hp + at1));
+            sums[4] = a20; sums[5] = a21; sums[6] = a30; sums[7] = a31;
         }
         if (n > 4)
         {
-            FinishElman<TAct>(a40, a41, pair, ref Unsafe.Add(ref hNext, 4 * hp + at0), ref Unsafe.Add(ref hNext, 4 * hp + at1));
-            FinishElman<TAct>(a50, a51, pair, ref Unsafe.Add(ref hNext, 5 * hp + at0), ref Unsafe.Add(ref hNext, 5 * hp + at1));
+            sums[8] = a40; sums[9] = a41; sums[10] = a50; sums[11] = a51;
         }
     }
 

@@ -64,55 +64,63 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         where TS : struct, IStreamTile
     {
         int v = TOps.Lanes;
-        int n = TS.Streams;
-        int hp = a.Hp, gw = a.Gw;
         ref float p = ref Unsafe.Add(ref pre, b * 3 * v);
+        var sums = new TileAccumulators<TV>();
+        GruProduct<TS>(ref w, a.Hidden, ref p, a.Gw, bhn, ref h, a.Hp, ref sums);
+        for (int s = 0; s < TS.Streams; s++)
+        {
+            int at = s * a.Hp + b * v;
+            FinishGru(sums[3 * s], sums[3 * s + 1], sums[3 * s + 2], TOps.Load(in Unsafe.Add(ref p, s * a.Gw + 2 * v)),
+                ref Unsafe.Add(ref h, at), ref Unsafe.Add(ref hNext, at), a.Keep, ref Unsafe.Add(ref gates, s * 4 * a.Hp + b * 4 * v));
+        }
+    }
+
+    // Out of line, sums written only at the end: see LstmProduct.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void GruProduct<TS>(ref float w /* [H, 3, V] */, int k, ref float p /* [S, gw] at block b */, int gw, TV bhn,
+        ref float h /* [S, Hp] */, int hp, ref TileAccumulators<TV> sums)
+        where TS : struct, IStreamTile
+    {
+        int v = TOps.Lanes;
+        int n = TS.Streams;
+        ref float p1 = ref Unsafe.Add(ref p, Math.Min(1, n - 1) * gw);
+        ref float p2 = ref Unsafe.Add(ref p, Math.Min(2, n - 1) * gw);
+        ref float p3 = ref Unsafe.Add(ref p, Math.Min(3, n - 1) * gw);
+        ref float h1 = ref Unsafe.Add(ref h, Math.Min(1, n - 1) * hp);
+        ref float h2 = ref Unsafe.Add(ref h, Math.Min(2, n - 1) * hp);
+        ref float h3 = ref Unsafe.Add(ref h, Math.Min(3, n - 1) * hp);
         TV a0r = TOps.Load(in p), a0z = TOps.Load(in Unsafe.Add(ref p, v)), a0n = bhn;
-        TV a1r = default, a1z = default, a1n = default;
-        TV a2r = default, a2z = default, a2n = default;
-        TV a3r = default, a3z = default, a3n = default;
-        if (n > 1)
-        {
-            a1r = TOps.Load(in Unsafe.Add(ref p, gw)); a1z = TOps.Load(in Unsafe.Add(ref p, gw + v)); a1n = bhn;
-        }
-        if (n > 2)
-        {
-            a2r = TOps.Load(in Unsafe.Add(ref p, 2 * gw)); a2z = TOps.Load(in Unsafe.Add(ref p, 2 * gw + v)); a2n = bhn;
-            a3r = TOps.Load(in Unsafe.Add(ref p, 3 * gw)); a3z = TOps.Load(in Unsafe.Add(ref p, 3 * gw + v)); a3n = bhn;
-        }
-        ref float h1 = ref Unsafe.Add(ref h, hp);
-        ref float h2 = ref Unsafe.Add(ref h, 2 * hp);
-        ref float h3 = ref Unsafe.Add(ref h, 3 * hp);
-        int k = a.Hidden;
+        TV a1r = TOps.Load(in p1), a1z = TOps.Load(in Unsafe.Add(ref p1, v)), a1n = bhn;
+        TV a2r = TOps.Load(in p2), a2z = TOps.Load(in Unsafe.Add(ref p2, v)), a2n = bhn;
+        TV a3r = TOps.Load(in p3), a3z = TOps.Load(in Unsafe.Add(ref p3, v)), a3n = bhn;
         for (int j = 0; j < k; j++)
         {
             ref float wj = ref Unsafe.Add(ref w, j * 3 * v);
             TV wr = TOps.Load(in wj), wz = TOps.Load(in Unsafe.Add(ref wj, v)), wn = TOps.Load(in Unsafe.Add(ref wj, 2 * v));
-            Fma3(wr, wz, wn, Unsafe.Add(ref h, j), ref a0r, ref a0z, ref a0n);
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref h, j));
+            a0r = TOps.MultiplyAdd(wr, x0, a0r); a0z = TOps.MultiplyAdd(wz, x0, a0z); a0n = TOps.MultiplyAdd(wn, x0, a0n);
             if (n > 1)
             {
-                Fma3(wr, wz, wn, Unsafe.Add(ref h1, j), ref a1r, ref a1z, ref a1n);
+                TV x1 = TOps.Broadcast(Unsafe.Add(ref h1, j));
+                a1r = TOps.MultiplyAdd(wr, x1, a1r); a1z = TOps.MultiplyAdd(wz, x1, a1z); a1n = TOps.MultiplyAdd(wn, x1, a1n);
             }
             if (n > 2)
             {
-                Fma3(wr, wz, wn, Unsafe.Add(ref h2, j), ref a2r, ref a2z, ref a2n);
-                Fma3(wr, wz, wn, Unsafe.Add(ref h3, j), ref a3r, ref a3z, ref a3n);
+                TV x2 = TOps.Broadcast(Unsafe.Add(ref h2, j));
+                a2r = TOps.MultiplyAdd(wr, x2, a2r); a2z = TOps.MultiplyAdd(wz, x2, a2z); a2n = TOps.MultiplyAdd(wn, x2, a2n);
+                TV x3 = TOps.Broadcast(Unsafe.Add(ref h3, j));
+                a3r = TOps.MultiplyAdd(wr, x3, a3r); a3z = TOps.MultiplyAdd(wz, x3, a3z); a3n = TOps.MultiplyAdd(wn, x3, a3n);
             }
         }
-        int at = b * v;
-        int g = b * 4 * v;
-        FinishGru(a0r, a0z, a0n, TOps.Load(in Unsafe.Add(ref p, 2 * v)), ref Unsafe.Add(ref h, at), ref Unsafe.Add(ref hNext, at), a.Keep, ref Unsafe.Add(ref gates, g));
+        sums[0] = a0r; sums[1] = a0z; sums[2] = a0n;
         if (n > 1)
         {
-            FinishGru(a1r, a1z, a1n, TOps.Load(in Unsafe.Add(ref p, gw + 2 * v)), ref Unsafe.Add(ref h, hp + at), ref Unsafe.Add(ref hNext, hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, 4 * hp + g));
+            sums[3] = a1r; sums[4] = a1z; sums[5] = a1n;
         }
         if (n > 2)
         {
-            FinishGru(a2r, a2z, a2n, TOps.Load(in Unsafe.Add(ref p, 2 * gw + 2 * v)), ref Unsafe.Add(ref h, 2 * hp + at), ref Unsafe.Add(ref hNext, 2 * hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, 8 * hp + g));
-            FinishGru(a3r, a3z, a3n, TOps.Load(in Unsafe.Add(ref p, 3 * gw + 2 * v)), ref Unsafe.Add(ref h, 3 * hp + at), ref Unsafe.Add(ref hNext, 3 * hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, 12 * hp + g));
+            sums[6] = a2r; sums[7] = a2z; sums[8] = a2n;
+            sums[9] = a3r; sums[10] = a3z; sums[11] = a3n;
         }
     }
 

@@ -61,66 +61,77 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         public int BlockStride;   // H·4·V
     }
 
-    // Block b of S streams starting at the given rows: 4·S accumulators start from the pre-activations, take
-    // 4 weight loads and S broadcasts per column j, then the S epilogues.
+    // Block b of S streams starting at the given rows: the product into 4·S accumulators, then the S epilogues.
     private static void LstmTile<TS>(in LstmTileArgs a, int b, ref float w /* [H, 4, V] block b */, ref float pre /* [S, gw] */,
         ref float h /* [S, Hp] */, ref float cPrev, ref float cNext, ref float hNext, ref float gates /* [S, gw] */)
         where TS : struct, IStreamTile
     {
         int v = TOps.Lanes;
+        var sums = new TileAccumulators<TV>();
+        LstmProduct<TS>(ref w, a.Hidden, ref Unsafe.Add(ref pre, b * 4 * v), a.Gw, ref h, a.Hp, ref sums);
+        for (int s = 0; s < TS.Streams; s++)
+        {
+            int at = s * a.Hp + b * v;
+            FinishLstm(sums[4 * s], sums[4 * s + 1], sums[4 * s + 2], sums[4 * s + 3], ref Unsafe.Add(ref cPrev, at),
+                ref Unsafe.Add(ref cNext, at), ref Unsafe.Add(ref hNext, at), a.Keep, ref Unsafe.Add(ref gates, s * a.Gw + b * 4 * v));
+        }
+    }
+
+    // sums[4s + gate] = pre[s][gate] + Σ_j w[j][gate] · h[s][j]: per column j, 4 weight loads and S broadcasts feed
+    // 4·S FMAs. Its own method, with the sums written to memory only at the end: with the epilogue in the same
+    // method the JIT kept some accumulators on the stack inside the loop.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LstmProduct<TS>(ref float w /* [H, 4, V] */, int k, ref float p /* [S, gw] at block b */, int gw,
+        ref float h /* [S, Hp] */, int hp, ref TileAccumulators<TV> sums)
+        where TS : struct, IStreamTile
+    {
+        int v = TOps.Lanes;
         int n = TS.Streams;
-        int hp = a.Hp, gw = a.Gw;
-        ref float p = ref Unsafe.Add(ref pre, b * 4 * v);
+        // Rows of streams the tile does not have alias its last stream (n is a JIT constant): their accumulators
+        // are never used and vanish.
+        ref float p1 = ref Unsafe.Add(ref p, Math.Min(1, n - 1) * gw);
+        ref float p2 = ref Unsafe.Add(ref p, Math.Min(2, n - 1) * gw);
+        ref float p3 = ref Unsafe.Add(ref p, Math.Min(3, n - 1) * gw);
+        ref float h1 = ref Unsafe.Add(ref h, Math.Min(1, n - 1) * hp);
+        ref float h2 = ref Unsafe.Add(ref h, Math.Min(2, n - 1) * hp);
+        ref float h3 = ref Unsafe.Add(ref h, Math.Min(3, n - 1) * hp);
         TV a0i = TOps.Load(in p), a0f = TOps.Load(in Unsafe.Add(ref p, v)), a0g = TOps.Load(in Unsafe.Add(ref p, 2 * v)), a0o = TOps.Load(in Unsafe.Add(ref p, 3 * v));
-        TV a1i = default, a1f = default, a1g = default, a1o = default;
-        TV a2i = default, a2f = default, a2g = default, a2o = default;
-        TV a3i = default, a3f = default, a3g = default, a3o = default;
-        if (n > 1)
-        {
-            ref float p1 = ref Unsafe.Add(ref p, gw);
-            a1i = TOps.Load(in p1); a1f = TOps.Load(in Unsafe.Add(ref p1, v)); a1g = TOps.Load(in Unsafe.Add(ref p1, 2 * v)); a1o = TOps.Load(in Unsafe.Add(ref p1, 3 * v));
-        }
-        if (n > 2)
-        {
-            ref float p2 = ref Unsafe.Add(ref p, 2 * gw);
-            a2i = TOps.Load(in p2); a2f = TOps.Load(in Unsafe.Add(ref p2, v)); a2g = TOps.Load(in Unsafe.Add(ref p2, 2 * v)); a2o = TOps.Load(in Unsafe.Add(ref p2, 3 * v));
-            ref float p3 = ref Unsafe.Add(ref p, 3 * gw);
-            a3i = TOps.Load(in p3); a3f = TOps.Load(in Unsafe.Add(ref p3, v)); a3g = TOps.Load(in Unsafe.Add(ref p3, 2 * v)); a3o = TOps.Load(in Unsafe.Add(ref p3, 3 * v));
-        }
-        ref float h1 = ref Unsafe.Add(ref h, hp);
-        ref float h2 = ref Unsafe.Add(ref h, 2 * hp);
-        ref float h3 = ref Unsafe.Add(ref h, 3 * hp);
-        int k = a.Hidden;
+        TV a1i = TOps.Load(in p1), a1f = TOps.Load(in Unsafe.Add(ref p1, v)), a1g = TOps.Load(in Unsafe.Add(ref p1, 2 * v)), a1o = TOps.Load(in Unsafe.Add(ref p1, 3 * v));
+        TV a2i = TOps.Load(in p2), a2f = TOps.Load(in Unsafe.Add(ref p2, v)), a2g = TOps.Load(in Unsafe.Add(ref p2, 2 * v)), a2o = TOps.Load(in Unsafe.Add(ref p2, 3 * v));
+        TV a3i = TOps.Load(in p3), a3f = TOps.Load(in Unsafe.Add(ref p3, v)), a3g = TOps.Load(in Unsafe.Add(ref p3, 2 * v)), a3o = TOps.Load(in Unsafe.Add(ref p3, 3 * v));
         for (int j = 0; j < k; j++)
         {
             ref float wj = ref Unsafe.Add(ref w, j * 4 * v);
             TV wi = TOps.Load(in wj), wf = TOps.Load(in Unsafe.Add(ref wj, v));
             TV wg = TOps.Load(in Unsafe.Add(ref wj, 2 * v)), wo = TOps.Load(in Unsafe.Add(ref wj, 3 * v));
-            Fma4(wi, wf, wg, wo, Unsafe.Add(ref h, j), ref a0i, ref a0f, ref a0g, ref a0o);
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref h, j));
+            a0i = TOps.MultiplyAdd(wi, x0, a0i); a0f = TOps.MultiplyAdd(wf, x0, a0f);
+            a0g = TOps.MultiplyAdd(wg, x0, a0g); a0o = TOps.MultiplyAdd(wo, x0, a0o);
             if (n > 1)
             {
-                Fma4(wi, wf, wg, wo, Unsafe.Add(ref h1, j), ref a1i, ref a1f, ref a1g, ref a1o);
+                TV x1 = TOps.Broadcast(Unsafe.Add(ref h1, j));
+                a1i = TOps.MultiplyAdd(wi, x1, a1i); a1f = TOps.MultiplyAdd(wf, x1, a1f);
+                a1g = TOps.MultiplyAdd(wg, x1, a1g); a1o = TOps.MultiplyAdd(wo, x1, a1o);
             }
             if (n > 2)
             {
-                Fma4(wi, wf, wg, wo, Unsafe.Add(ref h2, j), ref a2i, ref a2f, ref a2g, ref a2o);
-                Fma4(wi, wf, wg, wo, Unsafe.Add(ref h3, j), ref a3i, ref a3f, ref a3g, ref a3o);
+                TV x2 = TOps.Broadcast(Unsafe.Add(ref h2, j));
+                a2i = TOps.MultiplyAdd(wi, x2, a2i); a2f = TOps.MultiplyAdd(wf, x2, a2f);
+                a2g = TOps.MultiplyAdd(wg, x2, a2g); a2o = TOps.MultiplyAdd(wo, x2, a2o);
+                TV x3 = TOps.Broadcast(Unsafe.Add(ref h3, j));
+                a3i = TOps.MultiplyAdd(wi, x3, a3i); a3f = TOps.MultiplyAdd(wf, x3, a3f);
+                a3g = TOps.MultiplyAdd(wg, x3, a3g); a3o = TOps.MultiplyAdd(wo, x3, a3o);
             }
         }
-        int at = b * v;
-        int g = b * 4 * v;
-        FinishLstm(a0i, a0f, a0g, a0o, ref Unsafe.Add(ref cPrev, at), ref Unsafe.Add(ref cNext, at), ref Unsafe.Add(ref hNext, at), a.Keep, ref Unsafe.Add(ref gates, g));
+        sums[0] = a0i; sums[1] = a0f; sums[2] = a0g; sums[3] = a0o;
         if (n > 1)
         {
-            FinishLstm(a1i, a1f, a1g, a1o, ref Unsafe.Add(ref cPrev, hp + at), ref Unsafe.Add(ref cNext, hp + at), ref Unsafe.Add(ref hNext, hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, gw + g));
+            sums[4] = a1i; sums[5] = a1f; sums[6] = a1g; sums[7] = a1o;
         }
         if (n > 2)
         {
-            FinishLstm(a2i, a2f, a2g, a2o, ref Unsafe.Add(ref cPrev, 2 * hp + at), ref Unsafe.Add(ref cNext, 2 * hp + at), ref Unsafe.Add(ref hNext, 2 * hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, 2 * gw + g));
-            FinishLstm(a3i, a3f, a3g, a3o, ref Unsafe.Add(ref cPrev, 3 * hp + at), ref Unsafe.Add(ref cNext, 3 * hp + at), ref Unsafe.Add(ref hNext, 3 * hp + at),
-                a.Keep, ref Unsafe.Add(ref gates, 3 * gw + g));
+            sums[8] = a2i; sums[9] = a2f; sums[10] = a2g; sums[11] = a2o;
+            sums[12] = a3i; sums[13] = a3f; sums[14] = a3g; sums[15] = a3o;
         }
     }
 

@@ -10,6 +10,16 @@ internal interface IStreamTile
     static abstract int Streams { get; }
 }
 
+/// <summary>
+/// Where a tile's product loop (its own method) leaves its accumulators for the epilogue. With the epilogue
+/// inlined behind the loop in one method, the JIT kept some of the 16 accumulators on the stack inside the loop.
+/// </summary>
+[InlineArray(16)]
+internal struct TileAccumulators<TV> where TV : struct
+{
+    private TV _element0;
+}
+
 internal readonly struct OneStream : IStreamTile
 {
     public static int Streams => 1;
@@ -77,32 +87,4 @@ internal abstract partial class StreamTiledCells<TOps, TV>(CellKernel single) : 
 
     public sealed override void ElmanBackward(Activation nonlinearity, ReadOnlySpan<float> h, ReadOnlySpan<float> dh, Span<float> dPre) =>
         _single.ElmanBackward(nonlinearity, h, dh, dPre);
-
-    // One broadcast of x feeds the four gate FMAs of one stream.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fma4(TV w0, TV w1, TV w2, TV w3, float x, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
-    {
-        TV b = TOps.Broadcast(x);
-        a0 = TOps.MultiplyAdd(w0, b, a0);
-        a1 = TOps.MultiplyAdd(w1, b, a1);
-        a2 = TOps.MultiplyAdd(w2, b, a2);
-        a3 = TOps.MultiplyAdd(w3, b, a3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fma3(TV w0, TV w1, TV w2, float x, ref TV a0, ref TV a1, ref TV a2)
-    {
-        TV b = TOps.Broadcast(x);
-        a0 = TOps.MultiplyAdd(w0, b, a0);
-        a1 = TOps.MultiplyAdd(w1, b, a1);
-        a2 = TOps.MultiplyAdd(w2, b, a2);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fma2(TV w0, TV w1, float x, ref TV a0, ref TV a1)
-    {
-        TV b = TOps.Broadcast(x);
-        a0 = TOps.MultiplyAdd(w0, b, a0);
-        a1 = TOps.MultiplyAdd(w1, b, a1);
-    }
 }
