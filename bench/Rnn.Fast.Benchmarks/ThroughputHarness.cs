@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Rnn.Fast.Baselines;
+using Rnn.Fast.Internals;
 using Rnn.Fast.Training;
 
 namespace Rnn.Fast.Benchmarks;
@@ -34,6 +35,11 @@ internal static class ThroughputHarness
         double peak = kernel == "Avx512" ? peak512 : kernel == "Avx2Fma" ? peak256 : Math.Max(peak512, peak256);
         Console.WriteLine();
 
+        if (args.Contains("--products", StringComparer.Ordinal))
+        {
+            Products(peak, budget);
+            return 0;
+        }
         if (!args.Contains("--no-batched", StringComparer.Ordinal))
         {
             Console.WriteLine("Batched LSTM sequences, ns per step per stream (median; min in brackets)");
@@ -66,6 +72,37 @@ internal static class ThroughputHarness
             Training(CellType.Elman, 128, 16, peak, budget);
         }
         return 0;
+    }
+
+    // Backward's products alone, GFLOP/s: W_hhᵀ·d for the B streams of one step, the weight gradient over T·B rows,
+    // and the input projection (W_ih·x) over T·B rows, for an LSTM layer.
+    private static void Products(double peak, double budget)
+    {
+        Console.WriteLine("Products of an LSTM layer, GFLOP/s (median), % of peak");
+        Console.WriteLine();
+        Console.WriteLine("| H | B | W_hhᵀ·d, one step (B rows) | AccumulateOuter (T·B rows) | MultiplyRows (T·B rows) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        foreach (int h in new[] { 128, 256, 512 })
+        {
+            foreach (int batch in new[] { 16, 64 })
+            {
+                TrainableModel trainable = TrainableModel.From(RnnModel.CreateLstm(h, h));
+                RnnKernel kernel = trainable.Network.Kernel;
+                PackedLayer layer = trainable.Network.Layers[0];
+                int hp = layer.PaddedHidden, gw = layer.GateWidth, rows = T * batch;
+                float[] d = AgreementCheck.RandomInputs(rows * gw, seed: 5);
+                float[] x = AgreementCheck.RandomInputs(rows * hp, seed: 6);
+                float[] y = new float[rows * gw];
+                float[] dh = new float[batch * hp];
+                float[] gradient = new float[layer.Wh.Values.Length];
+                (double step, _) = Time(() => kernel.Products.MultiplyRowsAccumulate(d, batch, gw, layer.WhTransposed, dh), budget / 4);
+                (double outer, _) = Time(() => kernel.Products.AccumulateOuter(d, x, rows, hp, layer.Wh, gradient), budget);
+                (double project, _) = Time(() => kernel.Products.MultiplyRows(x, rows, hp, layer.Wx, layer.Bias, y), budget);
+                double one = 2.0 * 4 * h * h;   // flops of one row
+                string Cell(double seconds, int count) => $"{F(one * count / seconds / 1e9)} ({Percent(one * count / seconds / 1e9, peak)}%)";
+                Console.WriteLine($"| {h} | {batch} | {Cell(step, batch)} | {Cell(outer, rows)} | {Cell(project, rows)} |");
+            }
+        }
     }
 
     private static void Batched(int h, int batch, double peak, double budget)
@@ -109,10 +146,10 @@ internal static class ThroughputHarness
     // Median and minimum seconds per call over repetitions filling the budget (at least 5).
     private static (double Median, double Min) Time(Action action, double budget)
     {
-        // Warm-up: enough calls for tiered compilation to reach its optimised code (30 calls and a back-off),
-        // within half a second.
+        // Warm-up: enough calls and time for tiered compilation to reach its optimised code (30 calls, then a
+        // 100 ms delay before the background compile), at most two seconds.
         double warm = Now();
-        for (int i = 0; i < 60 && Now() - warm < 0.5; i++)
+        for (int i = 0; (i < 60 || Now() - warm < 0.3) && Now() - warm < 2; i++)
         {
             action();
         }

@@ -17,11 +17,12 @@ internal abstract partial class BlockedProducts<TOps, TV>
         ref float gRef = ref MemoryMarshal.GetReference(gradient);
 
         // The transpose of MultiplyRows: the rows (steps × streams) are the long, summed dimension. A tile holds
-        // register columns × 4 input columns in registers across a panel of rows, so each
-        // gradient vector is read and written once per panel instead of once per row. A panel's rows of d and x
-        // stay in L2 while every tile sweeps them; sweeping all rows per tile falls out of L2 for long batched
-        // sequences.
-        int panelSize = Math.Clamp(PanelBytes / ((width + xStride) * sizeof(float)), 16, 4096);
+        // register columns × 4 input columns in registers across a panel of rows, so each gradient vector is read
+        // and written once per panel instead of once per row. Within a panel, one tile column's slice of d (4
+        // vectors per row) is reused by every group of input columns and the panel's rows of x by every tile
+        // column, so the panel is sized for x and that slice to stay in L2; sized for whole rows of d instead,
+        // panels were short (25 rows at H = 512) and the gradient went through memory once per 25 rows.
+        int panelSize = Math.Clamp(PanelBytes / ((xStride + 4 * TOps.Lanes) * sizeof(float)), 16, 4096);
         for (int panel = 0; panel < rows; panel += panelSize)
         {
             int panelRows = Math.Min(panelSize, rows - panel);

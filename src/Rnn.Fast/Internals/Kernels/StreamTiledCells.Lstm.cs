@@ -23,13 +23,19 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         ref float hNextRef = ref MemoryMarshal.GetReference(hNext);
         ref float gRef = ref MemoryMarshal.GetReference(gates);
         ref float whRef = ref MemoryMarshal.GetArrayDataReference(wh.Values);
-        int tile = WideRegisterFile ? 4 : 2;
+        int tile = WideRegisterFile ? 6 : 2;
         for (int b = 0; b < wh.Blocks; b++)
         {
             ref float w = ref Unsafe.Add(ref whRef, b * step.BlockStride);
             int s = 0;
-            if (tile == 4)
+            if (tile == 6)
             {
+                for (; s + 5 < streams; s += 6)
+                {
+                    LstmTile<SixStreams>(in step, b, ref w, ref Unsafe.Add(ref preRef, s * step.Gw), ref Unsafe.Add(ref hRef, s * step.Hp),
+                        ref Unsafe.Add(ref cRef, s * step.Hp), ref Unsafe.Add(ref cNextRef, s * step.Hp), ref Unsafe.Add(ref hNextRef, s * step.Hp),
+                        ref Unsafe.Add(ref gRef, s * step.Gw));
+                }
                 for (; s + 3 < streams; s += 4)
                 {
                     LstmTile<FourStreams>(in step, b, ref w, ref Unsafe.Add(ref preRef, s * step.Gw), ref Unsafe.Add(ref hRef, s * step.Hp),
@@ -95,10 +101,16 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         ref float h1 = ref Unsafe.Add(ref h, Math.Min(1, n - 1) * hp);
         ref float h2 = ref Unsafe.Add(ref h, Math.Min(2, n - 1) * hp);
         ref float h3 = ref Unsafe.Add(ref h, Math.Min(3, n - 1) * hp);
+        ref float p4 = ref Unsafe.Add(ref p, Math.Min(4, n - 1) * gw);
+        ref float p5 = ref Unsafe.Add(ref p, Math.Min(5, n - 1) * gw);
+        ref float h4 = ref Unsafe.Add(ref h, Math.Min(4, n - 1) * hp);
+        ref float h5 = ref Unsafe.Add(ref h, Math.Min(5, n - 1) * hp);
         TV a0i = TOps.Load(in p), a0f = TOps.Load(in Unsafe.Add(ref p, v)), a0g = TOps.Load(in Unsafe.Add(ref p, 2 * v)), a0o = TOps.Load(in Unsafe.Add(ref p, 3 * v));
         TV a1i = TOps.Load(in p1), a1f = TOps.Load(in Unsafe.Add(ref p1, v)), a1g = TOps.Load(in Unsafe.Add(ref p1, 2 * v)), a1o = TOps.Load(in Unsafe.Add(ref p1, 3 * v));
         TV a2i = TOps.Load(in p2), a2f = TOps.Load(in Unsafe.Add(ref p2, v)), a2g = TOps.Load(in Unsafe.Add(ref p2, 2 * v)), a2o = TOps.Load(in Unsafe.Add(ref p2, 3 * v));
         TV a3i = TOps.Load(in p3), a3f = TOps.Load(in Unsafe.Add(ref p3, v)), a3g = TOps.Load(in Unsafe.Add(ref p3, 2 * v)), a3o = TOps.Load(in Unsafe.Add(ref p3, 3 * v));
+        TV a4i = TOps.Load(in p4), a4f = TOps.Load(in Unsafe.Add(ref p4, v)), a4g = TOps.Load(in Unsafe.Add(ref p4, 2 * v)), a4o = TOps.Load(in Unsafe.Add(ref p4, 3 * v));
+        TV a5i = TOps.Load(in p5), a5f = TOps.Load(in Unsafe.Add(ref p5, v)), a5g = TOps.Load(in Unsafe.Add(ref p5, 2 * v)), a5o = TOps.Load(in Unsafe.Add(ref p5, 3 * v));
         for (int j = 0; j < k; j++)
         {
             ref float wj = ref Unsafe.Add(ref w, j * 4 * v);
@@ -122,6 +134,15 @@ internal abstract partial class StreamTiledCells<TOps, TV>
                 a3i = TOps.MultiplyAdd(wi, x3, a3i); a3f = TOps.MultiplyAdd(wf, x3, a3f);
                 a3g = TOps.MultiplyAdd(wg, x3, a3g); a3o = TOps.MultiplyAdd(wo, x3, a3o);
             }
+            if (n > 4)
+            {
+                TV x4 = TOps.Broadcast(Unsafe.Add(ref h4, j));
+                a4i = TOps.MultiplyAdd(wi, x4, a4i); a4f = TOps.MultiplyAdd(wf, x4, a4f);
+                a4g = TOps.MultiplyAdd(wg, x4, a4g); a4o = TOps.MultiplyAdd(wo, x4, a4o);
+                TV x5 = TOps.Broadcast(Unsafe.Add(ref h5, j));
+                a5i = TOps.MultiplyAdd(wi, x5, a5i); a5f = TOps.MultiplyAdd(wf, x5, a5f);
+                a5g = TOps.MultiplyAdd(wg, x5, a5g); a5o = TOps.MultiplyAdd(wo, x5, a5o);
+            }
         }
         sums[0] = a0i; sums[1] = a0f; sums[2] = a0g; sums[3] = a0o;
         if (n > 1)
@@ -132,6 +153,11 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         {
             sums[8] = a2i; sums[9] = a2f; sums[10] = a2g; sums[11] = a2o;
             sums[12] = a3i; sums[13] = a3f; sums[14] = a3g; sums[15] = a3o;
+        }
+        if (n > 4)
+        {
+            sums[16] = a4i; sums[17] = a4f; sums[18] = a4g; sums[19] = a4o;
+            sums[20] = a5i; sums[21] = a5f; sums[22] = a5g; sums[23] = a5o;
         }
     }
 

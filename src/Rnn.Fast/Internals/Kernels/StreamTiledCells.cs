@@ -12,9 +12,10 @@ internal interface IStreamTile
 
 /// <summary>
 /// Where a tile's product loop (its own method) leaves its accumulators for the epilogue. With the epilogue
-/// inlined behind the loop in one method, the JIT kept some of the 16 accumulators on the stack inside the loop.
+/// inlined behind the loop in one method, the JIT kept some of the accumulators on the stack inside the loop. Up to
+/// 24: six LSTM streams × four gates.
 /// </summary>
-[InlineArray(16)]
+[InlineArray(24)]
 internal struct TileAccumulators<TV> where TV : struct
 {
     private TV _element0;
@@ -51,9 +52,9 @@ internal readonly struct SixStreams : IStreamTile
 /// LSTM with H = 512 on 512-bit registers) stays in L2 while every tile of the step sweeps it, so W_hh comes from
 /// memory once per step rather than once per tile.</para>
 /// <para>Tile shapes (accumulators = S × G, plus G weight registers and a broadcast): with 32 vector registers
-/// (AVX-512, and ARM64) LSTM and GRU take S = 4 (16 and 12 accumulators), Elman S = 6 × two blocks; with 16
+/// (AVX-512, and ARM64) LSTM takes S = 6 (24 accumulators), GRU S = 4 (12), Elman S = 6 × two blocks; with 16
 /// registers LSTM and GRU take S = 2, Elman S = 4 × two blocks. A batch that is not a multiple of S finishes with
-/// tiles of 2 and 1 streams; nothing is computed twice.</para>
+/// smaller tiles (4, 2, 1 streams); nothing is computed twice.</para>
 /// </remarks>
 internal abstract partial class StreamTiledCells<TOps, TV>(CellKernel single) : CellKernel where TOps : struct, ISimdOps<TV> where TV : struct
 {
