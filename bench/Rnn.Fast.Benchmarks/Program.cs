@@ -20,6 +20,12 @@ if (profile >= 0)
     TrainingProfile.Run(profile + 1 < args.Length ? args[profile + 1] : null);
     return 0;
 }
+// `--throughput [--quick]` runs the throughput harness of issue 11 (FMA peak, batched LSTM against ONNX Runtime,
+// training steps) instead of BenchmarkDotNet.
+if (args.Contains("--throughput", StringComparer.Ordinal))
+{
+    return ThroughputHarness.Run(args);
+}
 //   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --latency --out latency.md
 if (args.Contains("--latency", StringComparer.Ordinal))
 {

@@ -17,11 +17,12 @@ internal abstract partial class BlockedProducts<TOps, TV>
         ref float gRef = ref MemoryMarshal.GetReference(gradient);
 
         // The transpose of MultiplyRows: the rows (steps × streams) are the long, summed dimension. A tile holds
-        // 2 register columns × 4 input columns (8 accumulators) in registers across a panel of rows, so each
-        // gradient vector is read and written once per panel instead of once per row. A panel's rows of d and x
-        // stay in L2 while every tile sweeps them; sweeping all rows per tile falls out of L2 for long batched
-        // sequences.
-        int panelSize = Math.Clamp(PanelBytes / ((width + xStride) * sizeof(float)), 16, 4096);
+        // register columns × 4 input columns in registers across a panel of rows, so each gradient vector is read
+        // and written once per panel instead of once per row. Within a panel, one tile column's slice of d (4
+        // vectors per row) is reused by every group of input columns and the panel's rows of x by every tile
+        // column, so the panel is sized for x and that slice to stay in L2; sized for whole rows of d instead,
+        // panels were short (25 rows at H = 512) and the gradient went through memory once per 25 rows.
+        int panelSize = Math.Clamp(PanelBytes / ((xStride + 4 * TOps.Lanes) * sizeof(float)), 16, 4096);
         for (int panel = 0; panel < rows; panel += panelSize)
         {
             int panelRows = Math.Min(panelSize, rows - panel);
@@ -29,6 +30,8 @@ internal abstract partial class BlockedProducts<TOps, TV>
         }
     }
 
+    // Tiles of C register columns (4 with 32 vector registers, 2 with 16) × 4 input columns: per row, C loads of d
+    // and 4 broadcasts of x feed 4·C FMAs. Columns past the last (of either kind) alias it; their sums are dropped.
     private static void OuterPanel(ref float dRef, ref float xRef, int rows, int xStride, PackedMatrix shape, ref float gRef)
     {
         int v = TOps.Lanes;
@@ -37,56 +40,74 @@ internal abstract partial class BlockedProducts<TOps, TV>
         int width = shape.RowWidth;
         int columns = width / v;
         int columnStride = gates * v;
-        for (int q = 0; q < columns; q += 2)
+        int tileColumns = WideRegisterFile ? 4 : 2;
+        var sums = new TileAccumulators<TV>();
+        for (int q = 0; q < columns; q += tileColumns)
         {
-            bool pair = q + 1 < columns;
-            int q1 = pair ? q + 1 : q;
-            ref float g0 = ref Unsafe.Add(ref gRef, (q / gates) * shape.BlockStride + (q % gates) * v);
-            ref float g1 = ref Unsafe.Add(ref gRef, (q1 / gates) * shape.BlockStride + (q1 % gates) * v);
-            int j = 0;
-            for (; j + 3 < k; j += 4)
+            int nc = Math.Min(tileColumns, columns - q);
+            int d1 = Math.Min(1, nc - 1) * v, d2 = Math.Min(2, nc - 1) * v, d3 = Math.Min(3, nc - 1) * v;
+            for (int j = 0; j < k; j += 4)
             {
-                TV s00 = TOps.Zero, s01 = TOps.Zero, s02 = TOps.Zero, s03 = TOps.Zero;
-                TV s10 = TOps.Zero, s11 = TOps.Zero, s12 = TOps.Zero, s13 = TOps.Zero;
-                for (int r = 0; r < rows; r++)
+                int nj = Math.Min(4, k - j);
+                int x1 = Math.Min(1, nj - 1), x2 = Math.Min(2, nj - 1), x3 = Math.Min(3, nj - 1);
+                if (tileColumns == 4)
                 {
-                    TV d0 = TOps.Load(in Unsafe.Add(ref dRef, r * width + q * v));
-                    TV d1 = TOps.Load(in Unsafe.Add(ref dRef, r * width + q1 * v));
-                    ref float xr = ref Unsafe.Add(ref xRef, r * xStride + j);
-                    TV x0 = TOps.Broadcast(xr), x1 = TOps.Broadcast(Unsafe.Add(ref xr, 1));
-                    TV x2 = TOps.Broadcast(Unsafe.Add(ref xr, 2)), x3 = TOps.Broadcast(Unsafe.Add(ref xr, 3));
-                    s00 = TOps.MultiplyAdd(d0, x0, s00); s10 = TOps.MultiplyAdd(d1, x0, s10);
-                    s01 = TOps.MultiplyAdd(d0, x1, s01); s11 = TOps.MultiplyAdd(d1, x1, s11);
-                    s02 = TOps.MultiplyAdd(d0, x2, s02); s12 = TOps.MultiplyAdd(d1, x2, s12);
-                    s03 = TOps.MultiplyAdd(d0, x3, s03); s13 = TOps.MultiplyAdd(d1, x3, s13);
+                    OuterProduct<FourStreams>(ref Unsafe.Add(ref dRef, q * v), width, d1, d2, d3, ref Unsafe.Add(ref xRef, j), xStride, x1, x2, x3, rows, ref sums);
                 }
-                AddTo(ref Unsafe.Add(ref g0, j * columnStride), s00);
-                AddTo(ref Unsafe.Add(ref g0, (j + 1) * columnStride), s01);
-                AddTo(ref Unsafe.Add(ref g0, (j + 2) * columnStride), s02);
-                AddTo(ref Unsafe.Add(ref g0, (j + 3) * columnStride), s03);
-                if (pair)
+                else
                 {
-                    AddTo(ref Unsafe.Add(ref g1, j * columnStride), s10);
-                    AddTo(ref Unsafe.Add(ref g1, (j + 1) * columnStride), s11);
-                    AddTo(ref Unsafe.Add(ref g1, (j + 2) * columnStride), s12);
-                    AddTo(ref Unsafe.Add(ref g1, (j + 3) * columnStride), s13);
+                    OuterProduct<TwoStreams>(ref Unsafe.Add(ref dRef, q * v), width, d1, d2, d3, ref Unsafe.Add(ref xRef, j), xStride, x1, x2, x3, rows, ref sums);
+                }
+                for (int i = 0; i < nc; i++)
+                {
+                    ref float g = ref Unsafe.Add(ref gRef, ((q + i) / gates) * shape.BlockStride + ((q + i) % gates) * v + j * columnStride);
+                    for (int jj = 0; jj < nj; jj++)
+                    {
+                        AddTo(ref Unsafe.Add(ref g, jj * columnStride), sums[i * 4 + jj]);
+                    }
                 }
             }
-            for (; j < k; j++)
+        }
+    }
+
+    // sums[4i + jj] = Σ_r d[r][column i] · x[r][jj] over the panel's rows. Out of line with the sums written only
+    // at the end, so the 16 accumulators stay in registers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void OuterProduct<TC>(ref float d, int width, int d1, int d2, int d3, ref float x, int xStride, int x1, int x2, int x3,
+        int rows, ref TileAccumulators<TV> sums)
+        where TC : struct, IStreamTile
+    {
+        int c = TC.Streams;
+        TV s00 = TOps.Zero, s01 = TOps.Zero, s02 = TOps.Zero, s03 = TOps.Zero;
+        TV s10 = TOps.Zero, s11 = TOps.Zero, s12 = TOps.Zero, s13 = TOps.Zero;
+        TV s20 = TOps.Zero, s21 = TOps.Zero, s22 = TOps.Zero, s23 = TOps.Zero;
+        TV s30 = TOps.Zero, s31 = TOps.Zero, s32 = TOps.Zero, s33 = TOps.Zero;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float dr = ref Unsafe.Add(ref d, r * width);
+            ref float xr = ref Unsafe.Add(ref x, r * xStride);
+            TV da = TOps.Load(in dr), db = TOps.Load(in Unsafe.Add(ref dr, d1));
+            TV b0 = TOps.Broadcast(xr), b1 = TOps.Broadcast(Unsafe.Add(ref xr, x1));
+            TV b2 = TOps.Broadcast(Unsafe.Add(ref xr, x2)), b3 = TOps.Broadcast(Unsafe.Add(ref xr, x3));
+            s00 = TOps.MultiplyAdd(da, b0, s00); s01 = TOps.MultiplyAdd(da, b1, s01);
+            s02 = TOps.MultiplyAdd(da, b2, s02); s03 = TOps.MultiplyAdd(da, b3, s03);
+            s10 = TOps.MultiplyAdd(db, b0, s10); s11 = TOps.MultiplyAdd(db, b1, s11);
+            s12 = TOps.MultiplyAdd(db, b2, s12); s13 = TOps.MultiplyAdd(db, b3, s13);
+            if (c > 2)
             {
-                TV s0 = TOps.Zero, s1 = TOps.Zero;
-                for (int r = 0; r < rows; r++)
-                {
-                    TV xj = TOps.Broadcast(Unsafe.Add(ref xRef, r * xStride + j));
-                    s0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref dRef, r * width + q * v)), xj, s0);
-                    s1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref dRef, r * width + q1 * v)), xj, s1);
-                }
-                AddTo(ref Unsafe.Add(ref g0, j * columnStride), s0);
-                if (pair)
-                {
-                    AddTo(ref Unsafe.Add(ref g1, j * columnStride), s1);
-                }
+                TV dc = TOps.Load(in Unsafe.Add(ref dr, d2)), dd = TOps.Load(in Unsafe.Add(ref dr, d3));
+                s20 = TOps.MultiplyAdd(dc, b0, s20); s21 = TOps.MultiplyAdd(dc, b1, s21);
+                s22 = TOps.MultiplyAdd(dc, b2, s22); s23 = TOps.MultiplyAdd(dc, b3, s23);
+                s30 = TOps.MultiplyAdd(dd, b0, s30); s31 = TOps.MultiplyAdd(dd, b1, s31);
+                s32 = TOps.MultiplyAdd(dd, b2, s32); s33 = TOps.MultiplyAdd(dd, b3, s33);
             }
+        }
+        sums[0] = s00; sums[1] = s01; sums[2] = s02; sums[3] = s03;
+        sums[4] = s10; sums[5] = s11; sums[6] = s12; sums[7] = s13;
+        if (c > 2)
+        {
+            sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23;
+            sums[12] = s30; sums[13] = s31; sums[14] = s32; sums[15] = s33;
         }
     }
 

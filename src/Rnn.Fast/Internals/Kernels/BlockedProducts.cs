@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace Rnn.Fast.Internals;
 
 /// <summary>
-/// The product role with register tiles of 4 rows × 2 register columns: each weight vector loaded feeds four
-/// rows' fused multiply-adds, so weights stream from cache once per four rows. Written once per width through
+/// The product role with register tiles of 4 rows × 4 register columns (2 with 16 vector registers): each weight
+/// vector loaded feeds four rows' fused multiply-adds and each broadcast of x four (two) columns' ones. Written once per width through
 /// <typeparamref name="TOps"/>.
 /// </summary>
 internal abstract partial class BlockedProducts<TOps, TV> : ProductKernel where TOps : struct, ISimdOps<TV> where TV : struct
@@ -16,8 +16,18 @@ internal abstract partial class BlockedProducts<TOps, TV> : ProductKernel where 
     public sealed override void MultiplyRowsAccumulate(ReadOnlySpan<float> x, int rows, int xStride, PackedMatrix w, Span<float> y) =>
         Multiply(x, rows, xStride, w, default, y, accumulate: true);
 
+    // Vector registers the JIT can allocate: 32 with EVEX encodings (AVX-512 enabled) and on ARM64, else 16.
+    private static bool WideRegisterFile =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+
+    // Floats of x per row panel: a panel's rows (64 KiB) stay in L2 while every column tile sweeps them.
+    private const int PanelFloats = 16 * 1024;
+
     // Register column q = (block, gate) reads w[block][j][gate] for j = 0..K-1; its accumulators start from the
-    // bias (a projection) or from y itself (accumulate).
+    // bias (a projection) or from y itself (accumulate). Tiles of 4 rows × C register columns (C = 4 with 32
+    // registers: 16 accumulators, 4 weight loads and 4 broadcasts per 16 FMAs; C = 2 with 16 registers); a last
+    // pair of rows takes a 2-row tile and a last single row the latency-minded Column. Rows go in panels so x
+    // comes from L2, not memory, for every column tile.
     private static void Multiply(ReadOnlySpan<float> x, int rows, int xStride, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
     {
         int v = TOps.Lanes;
@@ -25,72 +35,159 @@ internal abstract partial class BlockedProducts<TOps, TV> : ProductKernel where 
         int width = columns * v;              // floats per output row
         int k = w.Columns;
         int columnStride = w.Gates * v;       // floats between column j and j+1 of one register column
+        int tileColumns = WideRegisterFile ? 4 : 2;
+        int panel = Math.Max(4, PanelFloats / Math.Max(k, 1) & ~3);
         ref float xRef = ref MemoryMarshal.GetReference(x);
         ref float pRef = ref MemoryMarshal.GetArrayDataReference(w.Values);
         ref float bRef = ref MemoryMarshal.GetReference(bias);
         ref float oRef = ref MemoryMarshal.GetReference(y);
+        var tile = new ProductTile { K = k, XStride = xStride, Width = width, ColumnStride = columnStride, Accumulate = accumulate };
 
-        for (int q = 0; q < columns; q += 2)
+        for (int r0 = 0; r0 < rows; r0 += panel)
         {
-            // An odd last register column pairs with itself: same loads, its second store is skipped.
-            bool pair = q + 1 < columns;
-            int q1 = pair ? q + 1 : q;
-            ref float w0 = ref Unsafe.Add(ref pRef, (q / w.Gates) * w.BlockStride + (q % w.Gates) * v);
-            ref float w1 = ref Unsafe.Add(ref pRef, (q1 / w.Gates) * w.BlockStride + (q1 % w.Gates) * v);
-            TV bias0 = accumulate ? TOps.Zero : TOps.Load(in Unsafe.Add(ref bRef, q * v));
-            TV bias1 = accumulate ? TOps.Zero : TOps.Load(in Unsafe.Add(ref bRef, q1 * v));
+            int panelRows = Math.Min(panel, rows - r0);
+            for (int q = 0; q < columns; q += tileColumns)
+            {
+                // Register columns past the last alias it: same loads, their stores are skipped.
+                tile.Columns = Math.Min(tileColumns, columns - q);
+                tile.W0 = ColumnOffset(w, q);
+                tile.W1 = ColumnOffset(w, q + Math.Min(1, tile.Columns - 1));
+                tile.W2 = ColumnOffset(w, q + Math.Min(2, tile.Columns - 1));
+                tile.W3 = ColumnOffset(w, q + Math.Min(3, tile.Columns - 1));
+                int r = r0, end = r0 + panelRows;
+                if (tileColumns == 4)
+                {
+                    for (; r + 3 < end; r += 4)
+                    {
+                        RowTile<FourStreams, FourStreams>(in tile, ref Unsafe.Add(ref xRef, r * xStride), ref pRef, ref Unsafe.Add(ref bRef, q * v),
+                            ref Unsafe.Add(ref oRef, r * width + q * v));
+                    }
+                    if (end - r >= 2)
+                    {
+                        RowTile<TwoStreams, FourStreams>(in tile, ref Unsafe.Add(ref xRef, r * xStride), ref pRef, ref Unsafe.Add(ref bRef, q * v),
+                            ref Unsafe.Add(ref oRef, r * width + q * v));
+                        r += 2;
+                    }
+                }
+                else
+                {
+                    for (; r + 3 < end; r += 4)
+                    {
+                        RowTile<FourStreams, TwoStreams>(in tile, ref Unsafe.Add(ref xRef, r * xStride), ref pRef, ref Unsafe.Add(ref bRef, q * v),
+                            ref Unsafe.Add(ref oRef, r * width + q * v));
+                    }
+                    if (end - r >= 2)
+                    {
+                        RowTile<TwoStreams, TwoStreams>(in tile, ref Unsafe.Add(ref xRef, r * xStride), ref pRef, ref Unsafe.Add(ref bRef, q * v),
+                            ref Unsafe.Add(ref oRef, r * width + q * v));
+                        r += 2;
+                    }
+                }
+                // A single row left (a streaming chunk's last row, a backward step of one stream): latency matters
+                // more than reuse, so each register column gets four independent FMA chains over the columns of x.
+                if (r < end)
+                {
+                    ref float xr = ref Unsafe.Add(ref xRef, r * xStride);
+                    for (int c = 0; c < tile.Columns; c++)
+                    {
+                        ref float o = ref Unsafe.Add(ref oRef, r * width + (q + c) * v);
+                        TV start = accumulate ? TOps.Load(in o) : TOps.Load(in Unsafe.Add(ref bRef, (q + c) * v));
+                        TOps.Store(Column(ref Unsafe.Add(ref pRef, ColumnOffset(w, q + c)), columnStride, ref xr, k, start), ref o);
+                    }
+                }
+            }
+        }
+    }
 
-            int r = 0;
-            for (; r + 3 < rows; r += 4)
+    private static int ColumnOffset(PackedMatrix w, int q) => (q / w.Gates) * w.BlockStride + (q % w.Gates) * TOps.Lanes;
+
+    private struct ProductTile
+    {
+        public int K, XStride, Width, ColumnStride, Columns;
+        public bool Accumulate;
+        public int W0, W1, W2, W3;   // offsets of the tile's register columns in the packed values
+    }
+
+    // R rows × C register columns from the bias or y, through the product, back to y.
+    private static void RowTile<TR, TC>(in ProductTile t, ref float x /* [R, xStride] */, ref float w, ref float bias /* [C, V] */,
+        ref float o /* [R, width] at column q */)
+        where TR : struct, IStreamTile
+        where TC : struct, IStreamTile
+    {
+        int v = TOps.Lanes;
+        int c = TC.Streams;
+        var sums = new TileAccumulators<TV>();
+        for (int r = 0; r < TR.Streams; r++)
+        {
+            for (int i = 0; i < c; i++)
             {
-                ref float x0 = ref Unsafe.Add(ref xRef, r * xStride);
-                ref float x1 = ref Unsafe.Add(ref x0, xStride);
-                ref float x2 = ref Unsafe.Add(ref x1, xStride);
-                ref float x3 = ref Unsafe.Add(ref x2, xStride);
-                ref float o0 = ref Unsafe.Add(ref oRef, r * width + q * v);
-                ref float o1 = ref Unsafe.Add(ref oRef, r * width + q1 * v);
-                TV s00 = accumulate ? TOps.Load(in o0) : bias0, s01 = accumulate ? TOps.Load(in o1) : bias1;
-                TV s10 = accumulate ? TOps.Load(in Unsafe.Add(ref o0, width)) : bias0, s11 = accumulate ? TOps.Load(in Unsafe.Add(ref o1, width)) : bias1;
-                TV s20 = accumulate ? TOps.Load(in Unsafe.Add(ref o0, 2 * width)) : bias0, s21 = accumulate ? TOps.Load(in Unsafe.Add(ref o1, 2 * width)) : bias1;
-                TV s30 = accumulate ? TOps.Load(in Unsafe.Add(ref o0, 3 * width)) : bias0, s31 = accumulate ? TOps.Load(in Unsafe.Add(ref o1, 3 * width)) : bias1;
-                for (int j = 0; j < k; j++)
+                int column = Math.Min(i, t.Columns - 1) * v;
+                sums[r * 4 + i] = t.Accumulate ? TOps.Load(in Unsafe.Add(ref o, r * t.Width + column)) : TOps.Load(in Unsafe.Add(ref bias, column));
+            }
+        }
+        RowProduct<TR, TC>(ref x, t.XStride, t.K, ref Unsafe.Add(ref w, t.W0), ref Unsafe.Add(ref w, t.W1), ref Unsafe.Add(ref w, t.W2),
+            ref Unsafe.Add(ref w, t.W3), t.ColumnStride, ref sums);
+        for (int r = 0; r < TR.Streams; r++)
+        {
+            for (int i = 0; i < t.Columns; i++)
+            {
+                TOps.Store(sums[r * 4 + i], ref Unsafe.Add(ref o, r * t.Width + i * v));
+            }
+        }
+    }
+
+    // sums[4r + i] += Σ_j w_i[j] · x[r][j]: per column j, C weight loads and R broadcasts feed R·C FMAs. Out of line,
+    // sums read at the start and written at the end, so the accumulators stay in registers (see the stream tiles).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RowProduct<TR, TC>(ref float x, int xStride, int k, ref float w0, ref float w1, ref float w2, ref float w3,
+        int stride, ref TileAccumulators<TV> sums)
+        where TR : struct, IStreamTile
+        where TC : struct, IStreamTile
+    {
+        int n = TR.Streams, c = TC.Streams;
+        ref float x1 = ref Unsafe.Add(ref x, Math.Min(1, n - 1) * xStride);
+        ref float x2 = ref Unsafe.Add(ref x, Math.Min(2, n - 1) * xStride);
+        ref float x3 = ref Unsafe.Add(ref x, Math.Min(3, n - 1) * xStride);
+        TV s00 = sums[0], s01 = sums[1], s02 = sums[2], s03 = sums[3];
+        TV s10 = sums[4], s11 = sums[5], s12 = sums[6], s13 = sums[7];
+        TV s20 = sums[8], s21 = sums[9], s22 = sums[10], s23 = sums[11];
+        TV s30 = sums[12], s31 = sums[13], s32 = sums[14], s33 = sums[15];
+        for (int j = 0; j < k; j++)
+        {
+            int at = j * stride;
+            TV wa = TOps.Load(in Unsafe.Add(ref w0, at)), wb = TOps.Load(in Unsafe.Add(ref w1, at));
+            TV wc = c > 2 ? TOps.Load(in Unsafe.Add(ref w2, at)) : wa, wd = c > 2 ? TOps.Load(in Unsafe.Add(ref w3, at)) : wb;
+            TV b0 = TOps.Broadcast(Unsafe.Add(ref x, j));
+            s00 = TOps.MultiplyAdd(wa, b0, s00); s01 = TOps.MultiplyAdd(wb, b0, s01);
+            if (c > 2)
+            {
+                s02 = TOps.MultiplyAdd(wc, b0, s02); s03 = TOps.MultiplyAdd(wd, b0, s03);
+            }
+            TV b1 = TOps.Broadcast(Unsafe.Add(ref x1, j));
+            s10 = TOps.MultiplyAdd(wa, b1, s10); s11 = TOps.MultiplyAdd(wb, b1, s11);
+            if (c > 2)
+            {
+                s12 = TOps.MultiplyAdd(wc, b1, s12); s13 = TOps.MultiplyAdd(wd, b1, s13);
+            }
+            if (n > 2)
+            {
+                TV b2 = TOps.Broadcast(Unsafe.Add(ref x2, j));
+                s20 = TOps.MultiplyAdd(wa, b2, s20); s21 = TOps.MultiplyAdd(wb, b2, s21);
+                TV b3 = TOps.Broadcast(Unsafe.Add(ref x3, j));
+                s30 = TOps.MultiplyAdd(wa, b3, s30); s31 = TOps.MultiplyAdd(wb, b3, s31);
+                if (c > 2)
                 {
-                    TV wa = TOps.Load(in Unsafe.Add(ref w0, j * columnStride));
-                    TV wb = TOps.Load(in Unsafe.Add(ref w1, j * columnStride));
-                    TV b0 = TOps.Broadcast(Unsafe.Add(ref x0, j));
-                    TV b1 = TOps.Broadcast(Unsafe.Add(ref x1, j));
-                    TV b2 = TOps.Broadcast(Unsafe.Add(ref x2, j));
-                    TV b3 = TOps.Broadcast(Unsafe.Add(ref x3, j));
-                    s00 = TOps.MultiplyAdd(wa, b0, s00); s01 = TOps.MultiplyAdd(wb, b0, s01);
-                    s10 = TOps.MultiplyAdd(wa, b1, s10); s11 = TOps.MultiplyAdd(wb, b1, s11);
-                    s20 = TOps.MultiplyAdd(wa, b2, s20); s21 = TOps.MultiplyAdd(wb, b2, s21);
-                    s30 = TOps.MultiplyAdd(wa, b3, s30); s31 = TOps.MultiplyAdd(wb, b3, s31);
-                }
-                TOps.Store(s00, ref o0);
-                TOps.Store(s10, ref Unsafe.Add(ref o0, width));
-                TOps.Store(s20, ref Unsafe.Add(ref o0, 2 * width));
-                TOps.Store(s30, ref Unsafe.Add(ref o0, 3 * width));
-                if (pair)
-                {
-                    TOps.Store(s01, ref o1);
-                    TOps.Store(s11, ref Unsafe.Add(ref o1, width));
-                    TOps.Store(s21, ref Unsafe.Add(ref o1, 2 * width));
-                    TOps.Store(s31, ref Unsafe.Add(ref o1, 3 * width));
+                    s22 = TOps.MultiplyAdd(wc, b2, s22); s23 = TOps.MultiplyAdd(wd, b2, s23);
+                    s32 = TOps.MultiplyAdd(wc, b3, s32); s33 = TOps.MultiplyAdd(wd, b3, s33);
                 }
             }
-            // Fewer than four rows left (a streaming step, or a backward step of one stream): latency matters more
-            // than reuse, so each register column gets four independent FMA chains over the columns of x.
-            for (; r < rows; r++)
-            {
-                ref float xr = ref Unsafe.Add(ref xRef, r * xStride);
-                ref float o0 = ref Unsafe.Add(ref oRef, r * width + q * v);
-                TOps.Store(Column(ref w0, columnStride, ref xr, k, accumulate ? TOps.Load(in o0) : bias0), ref o0);
-                if (pair)
-                {
-                    ref float o1 = ref Unsafe.Add(ref oRef, r * width + q1 * v);
-                    TOps.Store(Column(ref w1, columnStride, ref xr, k, accumulate ? TOps.Load(in o1) : bias1), ref o1);
-                }
-            }
+        }
+        sums[0] = s00; sums[1] = s01; sums[2] = s02; sums[3] = s03;
+        sums[4] = s10; sums[5] = s11; sums[6] = s12; sums[7] = s13;
+        if (n > 2)
+        {
+            sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23;
+            sums[12] = s30; sums[13] = s31; sums[14] = s32; sums[15] = s33;
         }
     }
 

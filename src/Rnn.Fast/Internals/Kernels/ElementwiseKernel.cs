@@ -87,43 +87,42 @@ internal abstract class ElementwiseKernel<TOps, TV> : ElementwiseKernel where TO
         int width = sum.Length;
         ref float dRef = ref MemoryMarshal.GetReference(d);
         ref float sRef = ref MemoryMarshal.GetReference(sum);
-        int j = 0;
-        // Four column vectors at a time: four independent add chains down the rows instead of one.
-        for (; j + 4 * v <= width; j += 4 * v)
+        // Row-major: four rows at a time are added into the sum, which stays in L1, while d streams through once
+        // in memory order. (Walking down one column block over all rows strides by the row width, which for gate
+        // rows of 4·Hp floats is a multiple of 4 KiB: every load then maps to the same L1 set.)
+        int r = 0;
+        for (; r + 3 < rows; r += 4)
         {
-            ref float s = ref Unsafe.Add(ref sRef, j);
-            TV a0 = TOps.Load(in s), a1 = TOps.Load(in Unsafe.Add(ref s, v));
-            TV a2 = TOps.Load(in Unsafe.Add(ref s, 2 * v)), a3 = TOps.Load(in Unsafe.Add(ref s, 3 * v));
-            for (int r = 0; r < rows; r++)
+            ref float r0 = ref Unsafe.Add(ref dRef, r * width);
+            ref float r1 = ref Unsafe.Add(ref r0, width);
+            ref float r2 = ref Unsafe.Add(ref r1, width);
+            ref float r3 = ref Unsafe.Add(ref r2, width);
+            int j = 0;
+            for (; j + v <= width; j += v)
             {
-                ref float row = ref Unsafe.Add(ref dRef, r * width + j);
-                a0 = TOps.Add(a0, TOps.Load(in row));
-                a1 = TOps.Add(a1, TOps.Load(in Unsafe.Add(ref row, v)));
-                a2 = TOps.Add(a2, TOps.Load(in Unsafe.Add(ref row, 2 * v)));
-                a3 = TOps.Add(a3, TOps.Load(in Unsafe.Add(ref row, 3 * v)));
+                TV a = TOps.Add(TOps.Load(in Unsafe.Add(ref r0, j)), TOps.Load(in Unsafe.Add(ref r1, j)));
+                TV b = TOps.Add(TOps.Load(in Unsafe.Add(ref r2, j)), TOps.Load(in Unsafe.Add(ref r3, j)));
+                ref float s = ref Unsafe.Add(ref sRef, j);
+                TOps.Store(TOps.Add(TOps.Load(in s), TOps.Add(a, b)), ref s);
             }
-            TOps.Store(a0, ref s);
-            TOps.Store(a1, ref Unsafe.Add(ref s, v));
-            TOps.Store(a2, ref Unsafe.Add(ref s, 2 * v));
-            TOps.Store(a3, ref Unsafe.Add(ref s, 3 * v));
+            for (; j < width; j++)
+            {
+                Unsafe.Add(ref sRef, j) += (Unsafe.Add(ref r0, j) + Unsafe.Add(ref r1, j)) + (Unsafe.Add(ref r2, j) + Unsafe.Add(ref r3, j));
+            }
         }
-        for (; j + v <= width; j += v)
+        for (; r < rows; r++)
         {
-            TV acc = TOps.Load(in Unsafe.Add(ref sRef, j));
-            for (int r = 0; r < rows; r++)
+            ref float row = ref Unsafe.Add(ref dRef, r * width);
+            int j = 0;
+            for (; j + v <= width; j += v)
             {
-                acc = TOps.Add(acc, TOps.Load(in Unsafe.Add(ref dRef, r * width + j)));
+                ref float s = ref Unsafe.Add(ref sRef, j);
+                TOps.Store(TOps.Add(TOps.Load(in s), TOps.Load(in Unsafe.Add(ref row, j))), ref s);
             }
-            TOps.Store(acc, ref Unsafe.Add(ref sRef, j));
-        }
-        for (; j < width; j++)
-        {
-            float acc = Unsafe.Add(ref sRef, j);
-            for (int r = 0; r < rows; r++)
+            for (; j < width; j++)
             {
-                acc += Unsafe.Add(ref dRef, r * width + j);
+                Unsafe.Add(ref sRef, j) += Unsafe.Add(ref row, j);
             }
-            Unsafe.Add(ref sRef, j) = acc;
         }
     }
 

@@ -40,3 +40,15 @@ internal sealed class ElementwiseVector128 : ElementwiseKernel<Vector128Ops, Vec
 
 /// <summary>Element-wise ops one float at a time.</summary>
 internal sealed class ElementwiseScalar : ElementwiseKernel<ScalarOps, float>;
+
+/// <summary>Stream-tiled cells on 512-bit registers: S streams × one block per register tile (AVX-512F).</summary>
+internal sealed class StreamTiledCellsAvx512() : StreamTiledCells<Vector512Ops, Vector512<float>>(new GateInterleavedCellsAvx512());
+
+/// <summary>Stream-tiled cells on 256-bit registers with FMA.</summary>
+internal sealed class StreamTiledCellsAvx2Fma() : StreamTiledCells<Vector256Ops, Vector256<float>>(new GateInterleavedCellsAvx2Fma());
+
+/// <summary>Stream-tiled cells on 128-bit registers.</summary>
+internal sealed class StreamTiledCellsVector128() : StreamTiledCells<Vector128Ops, Vector128<float>>(new GateInterleavedCellsVector128());
+
+/// <summary>Stream-tiled cells one float at a time.</summary>
+internal sealed class StreamTiledCellsScalar() : StreamTiledCells<ScalarOps, float>(new GateInterleavedCellsScalar());
