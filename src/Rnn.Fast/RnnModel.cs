@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 using Rnn.Fast.Internals;
 
 namespace Rnn.Fast;
@@ -119,6 +121,7 @@ public sealed partial class RnnModel
     /// <exception cref="ArgumentException">Wrong lengths or a state of another model; nothing is changed.</exception>
     /// <exception cref="InvalidOperationException">The model is bidirectional (it needs the whole sequence), or another
     /// thread is stepping the same state (see <see cref="RnnState"/>).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 code on an audio thread
     public void Step(ReadOnlySpan<float> input, RnnState state, Span<float> output)
     {
         CheckState(state);

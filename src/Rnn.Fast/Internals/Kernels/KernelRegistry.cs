@@ -30,17 +30,21 @@ internal static class KernelRegistry
         var kernels = new List<RnnKernel>(4);
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
-            kernels.Add(new RnnKernel("Avx512", new GateInterleavedCellsAvx512(), new BlockedProductsAvx512(), new ElementwiseAvx512()));
+            kernels.Add(new RnnKernel("Avx512", new GateInterleavedCellsAvx512(), new BlockedProductsAvx512(), new ElementwiseAvx512(),
+                latency: new LatencyCellsAvx512()));
         }
         if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
         {
-            kernels.Add(new RnnKernel("Avx2Fma", new GateInterleavedCellsAvx2Fma(), new BlockedProductsAvx2Fma(), new ElementwiseAvx2Fma()));
+            kernels.Add(new RnnKernel("Avx2Fma", new GateInterleavedCellsAvx2Fma(), new BlockedProductsAvx2Fma(), new ElementwiseAvx2Fma(),
+                latency: new LatencyCellsAvx2Fma()));
         }
         if (Vector128.IsHardwareAccelerated)
         {
-            kernels.Add(new RnnKernel("Vector128", new GateInterleavedCellsVector128(), new BlockedProductsVector128(), new ElementwiseVector128()));
+            kernels.Add(new RnnKernel("Vector128", new GateInterleavedCellsVector128(), new BlockedProductsVector128(), new ElementwiseVector128(),
+                latency: new LatencyCellsVector128()));
         }
-        kernels.Add(new RnnKernel("Scalar", new GateInterleavedCellsScalar(), new BlockedProductsScalar(), new ElementwiseScalar()));
+        kernels.Add(new RnnKernel("Scalar", new GateInterleavedCellsScalar(), new BlockedProductsScalar(), new ElementwiseScalar(),
+                latency: new LatencyCellsScalar()));
         return [.. kernels];
     }
 
