@@ -61,6 +61,7 @@ internal static class KernelRegistry
         RnnKernel chosen = Default;
         if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EnvironmentVariable)) || chosen != s_available[0])
         {
+            HotPath.Prepare(chosen);
             return chosen;
         }
         int[] hidden = [.. layers.Concat(reverse ?? []).Where(l => l is not null).Select(l => l.HiddenSize)];
@@ -71,6 +72,7 @@ internal static class KernelRegistry
                 chosen = narrower;
             }
         }
+        HotPath.Prepare(chosen);
         return chosen;
     }
 
@@ -90,6 +92,7 @@ internal static class KernelRegistry
         {
             if (string.Equals(kernel.Name, name, StringComparison.OrdinalIgnoreCase))
             {
+                HotPath.Prepare(kernel);
                 return kernel;
             }
         }

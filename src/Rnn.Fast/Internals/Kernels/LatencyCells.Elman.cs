@@ -18,6 +18,7 @@ internal abstract partial class LatencyCells<TOps, TV>
 
     // One Elman step of one stream: one gate per unit, so four accumulators over consecutive columns provide the
     // independent FMA chains the LSTM gets from its gates. Returns the fused head's partial sums.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Elman<TAct>(PackedLayer layer, ref float x /* [I] */, ref float h /* [Hp] */, ref float hNext /* [Hp] */,
         bool fuseHead, ref float headWeight /* [Hp] */) where TAct : struct, IActivationOperator
     {
@@ -45,6 +46,7 @@ internal abstract partial class LatencyCells<TOps, TV>
         return head;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ElmanPair(PackedLayer layer, ref float x, int xStride, ref float h, int hp, ref float hNext)
     {
         switch (layer.Nonlinearity)
@@ -57,6 +59,7 @@ internal abstract partial class LatencyCells<TOps, TV>
     }
 
     // Two streams sharing every weight load, two accumulators each (even and odd columns).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ElmanPair<TAct>(PackedLayer layer, ref float x /* [2, xStride] */, int xStride, ref float h /* [2, hp] */, int hp,
         ref float hNext /* [2, hp] */) where TAct : struct, IActivationOperator
     {

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -10,6 +11,29 @@ namespace Rnn.Fast.Internals;
 internal abstract partial class LatencyCells<TOps, TV> : LatencyCells where TOps : struct, ISimdOps<TV> where TV : struct
 {
     public sealed override int Lanes => TOps.Lanes;
+
+    /// <summary>
+    /// Compiles the step's entry points now (fully optimised, as their attributes ask), so the JIT's work happens
+    /// when a model is created rather than inside the first audio callback. Idempotent; a no-op under Native AOT.
+    /// </summary>
+    public sealed override void Prepare()
+    {
+        if (_prepared)
+        {
+            return;
+        }
+        const BindingFlags Members = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+        foreach (MethodInfo method in typeof(LatencyCells<TOps, TV>).GetMethods(Members))
+        {
+            if (!method.IsGenericMethodDefinition && (method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0)
+            {
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+            }
+        }
+        _prepared = true;
+    }
+
+    private bool _prepared;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public sealed override void Step(Network network, ReadOnlySpan<float> input, RnnState state, Span<float> output)
@@ -111,6 +135,7 @@ internal abstract partial class LatencyCells<TOps, TV> : LatencyCells where TOps
 
     // y from the last layer's h (one stream): the fused head's sum, the head's dot products, or h itself; then the
     // head activation and the input residual.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Output(Network network, ref float h /* [Hp] */, TV headSum, bool fused, ref float x /* [I] */, Span<float> y /* [O] */)
     {
         ref float yRef = ref MemoryMarshal.GetReference(y);
@@ -147,6 +172,7 @@ internal abstract partial class LatencyCells<TOps, TV> : LatencyCells where TOps
     }
 
     // w·h over n (a multiple of V) floats, two accumulators.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot(ref float w, ref float h, int n)
     {
         int v = TOps.Lanes;

@@ -30,6 +30,9 @@ internal abstract class LatencyCells
     /// <summary>Hidden units per block (floats per register); must match the model's packing.</summary>
     public abstract int Lanes { get; }
 
+    /// <summary>Compiles the hot entry points ahead of the first step (see the implementation).</summary>
+    public abstract void Prepare();
+
     /// <summary>One step of one stream through every layer of <paramref name="network"/>, head included.</summary>
     public abstract void Step(
         Network network,
