@@ -6,7 +6,7 @@ namespace Rnn.Fast.Internals;
 internal abstract partial class LatencyCells<TOps, TV>
 {
     // The nonlinearity is a type argument, so the choice costs one switch per layer step and no branch per block.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TV Elman(PackedLayer layer, ref float x, ref float h, ref float hNext, bool fuseHead, ref float headWeight) =>
         layer.Nonlinearity switch
         {

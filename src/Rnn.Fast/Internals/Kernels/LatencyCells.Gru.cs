@@ -8,7 +8,7 @@ internal abstract partial class LatencyCells<TOps, TV>
     // One GRU step of one stream (PyTorch nn.GRU), block by block; returns the fused head's partial sums.
     // n needs its x part and its h part apart (r multiplies only the h part): x columns feed (r, z, nx), h columns
     // (r, z, nh); the odd columns go to a second set of accumulators.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TV Gru(PackedLayer layer, ref float x /* [I] */, ref float h /* [Hp] */, ref float hNext /* [Hp] */,
         bool fuseHead, ref float headWeight /* [Hp] */)
     {
@@ -42,7 +42,7 @@ internal abstract partial class LatencyCells<TOps, TV>
     }
 
     // Two streams sharing every weight load: eight accumulators (r, z, nx, nh per stream).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GruPair(PackedLayer layer, ref float x /* [2, xStride] */, int xStride, ref float h /* [2, hp] */, int hp,
         ref float hNext /* [2, hp] */)
     {
