@@ -78,6 +78,38 @@ public sealed class LatencyStepTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Step_BatchOfStreams_EqualsRunBitForBit(string kernel)
+    {
+        // A batch Step sums in the sequence engine's order, so stepping T times equals one Run of T steps exactly.
+        foreach (CellType cell in Enum.GetValues<CellType>())
+        {
+            foreach (int batch in (int[])[2, 3, 8])
+            {
+                foreach ((int input, int hidden) in ((int, int)[])[(1, 16), (5, 9), (17, 40)])
+                {
+                    var c = new NetworkCase(cell, Activation.Tanh, input, hidden, 2, 2, Activation.Identity, Steps: 4, batch, 1f, Seed: hidden + batch);
+                    RnnModel model = c.Build(kernel);
+                    RnnState stepped = model.CreateState(batch), run = model.CreateState(batch);
+                    float[] inputs = c.Inputs();
+                    var y = new float[4 * batch * 2];
+                    model.Run(inputs, 4, run, y);
+                    var yStep = new float[batch * 2];
+                    for (int t = 0; t < 4; t++)
+                    {
+                        model.Step(inputs.AsSpan(t * batch * input, batch * input), stepped, yStep);
+                        Assert.Equal(y.AsSpan(t * batch * 2, batch * 2).ToArray(), yStep);
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        Assert.Equal(run.Hidden(1, b).ToArray(), stepped.Hidden(1, b).ToArray());
+                    }
+                }
+            }
+        }
+    }
+
     private static void Check(NetworkCase c, string kernel)
     {
         RnnModel model = c.Build(kernel);

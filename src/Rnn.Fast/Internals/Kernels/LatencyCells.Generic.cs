@@ -100,7 +100,10 @@ internal abstract partial class LatencyCells<TOps, TV> : LatencyCells where TOps
                         GruPair(layer, ref xs, xStride, ref Unsafe.Add(ref h, o), hp, ref Unsafe.Add(ref hNext, o));
                         break;
                     default:
-                        ElmanPair(layer, ref xs, xStride, ref Unsafe.Add(ref h, o), hp, ref Unsafe.Add(ref hNext, o));
+                        // Elman streams step alone (eight accumulators each, the engine's summation order).
+                        Elman(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>(), inputChain: true);
+                        Elman(layer, ref Unsafe.Add(ref xs, xStride), ref Unsafe.Add(ref h, o + hp), ref Unsafe.Add(ref hNext, o + hp), false,
+                            ref Unsafe.NullRef<float>(), inputChain: true);
                         break;
                 }
             }
@@ -111,13 +114,13 @@ internal abstract partial class LatencyCells<TOps, TV> : LatencyCells where TOps
                 switch (layer.Cell)
                 {
                     case CellType.Lstm:
-                        Lstm(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref c, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>());
+                        Lstm(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref c, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>(), inputChain: true);
                         break;
                     case CellType.Gru:
-                        Gru(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>());
+                        Gru(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>(), inputChain: true);
                         break;
                     default:
-                        Elman(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>());
+                        Elman(layer, ref xs, ref Unsafe.Add(ref h, o), ref Unsafe.Add(ref hNext, o), false, ref Unsafe.NullRef<float>(), inputChain: true);
                         break;
                 }
             }

@@ -10,7 +10,7 @@ internal abstract partial class LatencyCells<TOps, TV>
     // (r, z, nh); the odd columns go to a second set of accumulators.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TV Gru(PackedLayer layer, ref float x /* [I] */, ref float h /* [Hp] */, ref float hNext /* [Hp] */,
-        bool fuseHead, ref float headWeight /* [Hp] */)
+        bool fuseHead, ref float headWeight /* [Hp] */, bool inputChain = false)
     {
         int v = TOps.Lanes;
         int inputs = layer.InputSize, hidden = layer.HiddenSize, blocks = layer.Blocks;
@@ -25,7 +25,9 @@ internal abstract partial class LatencyCells<TOps, TV>
             TV ar = TOps.Load(in bias), az = TOps.Load(in Unsafe.Add(ref bias, v));
             TV anx = TOps.Load(in Unsafe.Add(ref bias, 2 * v)), anh = TOps.Load(in biasHn);
             TV br = TOps.Zero, bz = TOps.Zero, bnx = TOps.Zero, bnh = TOps.Zero;
-            wx = ref AccumulateThree(ref wx, ref x, inputs, ref ar, ref az, ref anx, ref br, ref bz, ref bnx);
+            wx = ref inputChain
+                ? ref AccumulateThree(ref wx, ref x, inputs, ref ar, ref az, ref anx, ref br, ref bz, ref bnx, chain: true)
+                : ref AccumulateThree(ref wx, ref x, inputs, ref ar, ref az, ref anx, ref br, ref bz, ref bnx);
             wh = ref AccumulateThree(ref wh, ref h, hidden, ref ar, ref az, ref anh, ref br, ref bz, ref bnh);
             TV hb = FinishGru(TOps.Add(ar, br), TOps.Add(az, bz), TOps.Add(anx, bnx), TOps.Add(anh, bnh), ref hOld, ref hNext);
             if (fuseHead)
@@ -69,15 +71,35 @@ internal abstract partial class LatencyCells<TOps, TV>
                 nx0 = TOps.MultiplyAdd(wn, s0, nx0); nx1 = TOps.MultiplyAdd(wn, s1, nx1);
                 wx = ref Unsafe.Add(ref wx, 3 * v);
             }
-            for (int j = 0; j < hidden; j++)
+            // h columns alternate between two sets per stream, as the sequence engine's one-stream step sums them
+            // (bit-identical batch Step and Run).
+            TV r0b = TOps.Zero, z0b = TOps.Zero, nh0b = TOps.Zero, r1b = TOps.Zero, z1b = TOps.Zero, nh1b = TOps.Zero;
+            int j2 = 0;
+            for (; j2 + 1 < hidden; j2 += 2)
             {
+                TV s0 = TOps.Broadcast(Unsafe.Add(ref h, j2)), s1 = TOps.Broadcast(Unsafe.Add(ref h1, j2));
+                TV t0 = TOps.Broadcast(Unsafe.Add(ref h, j2 + 1)), t1 = TOps.Broadcast(Unsafe.Add(ref h1, j2 + 1));
                 TV wr = TOps.Load(in wh), wz = TOps.Load(in Unsafe.Add(ref wh, v)), wn = TOps.Load(in Unsafe.Add(ref wh, 2 * v));
-                TV s0 = TOps.Broadcast(Unsafe.Add(ref h, j)), s1 = TOps.Broadcast(Unsafe.Add(ref h1, j));
+                r0 = TOps.MultiplyAdd(wr, s0, r0); r1 = TOps.MultiplyAdd(wr, s1, r1);
+                z0 = TOps.MultiplyAdd(wz, s0, z0); z1 = TOps.MultiplyAdd(wz, s1, z1);
+                nh0 = TOps.MultiplyAdd(wn, s0, nh0); nh1 = TOps.MultiplyAdd(wn, s1, nh1);
+                wr = TOps.Load(in Unsafe.Add(ref wh, 3 * v)); wz = TOps.Load(in Unsafe.Add(ref wh, 4 * v)); wn = TOps.Load(in Unsafe.Add(ref wh, 5 * v));
+                r0b = TOps.MultiplyAdd(wr, t0, r0b); r1b = TOps.MultiplyAdd(wr, t1, r1b);
+                z0b = TOps.MultiplyAdd(wz, t0, z0b); z1b = TOps.MultiplyAdd(wz, t1, z1b);
+                nh0b = TOps.MultiplyAdd(wn, t0, nh0b); nh1b = TOps.MultiplyAdd(wn, t1, nh1b);
+                wh = ref Unsafe.Add(ref wh, 6 * v);
+            }
+            if (j2 < hidden)
+            {
+                TV s0 = TOps.Broadcast(Unsafe.Add(ref h, j2)), s1 = TOps.Broadcast(Unsafe.Add(ref h1, j2));
+                TV wr = TOps.Load(in wh), wz = TOps.Load(in Unsafe.Add(ref wh, v)), wn = TOps.Load(in Unsafe.Add(ref wh, 2 * v));
                 r0 = TOps.MultiplyAdd(wr, s0, r0); r1 = TOps.MultiplyAdd(wr, s1, r1);
                 z0 = TOps.MultiplyAdd(wz, s0, z0); z1 = TOps.MultiplyAdd(wz, s1, z1);
                 nh0 = TOps.MultiplyAdd(wn, s0, nh0); nh1 = TOps.MultiplyAdd(wn, s1, nh1);
                 wh = ref Unsafe.Add(ref wh, 3 * v);
             }
+            r0 = TOps.Add(r0, r0b); z0 = TOps.Add(z0, z0b); nh0 = TOps.Add(nh0, nh0b);
+            r1 = TOps.Add(r1, r1b); z1 = TOps.Add(z1, z1b); nh1 = TOps.Add(nh1, nh1b);
             FinishGru(r0, z0, nx0, nh0, ref hOld, ref hNext);
             FinishGru(r1, z1, nx1, nh1, ref Unsafe.Add(ref hOld, hp), ref Unsafe.Add(ref hNext, hp));
             bias = ref Unsafe.Add(ref bias, 3 * v);
@@ -102,10 +124,19 @@ internal abstract partial class LatencyCells<TOps, TV>
     // Column-broadcast accumulation for three gates, w [k, 3, V]; returns w advanced past the block's k columns.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref float AccumulateThree(ref float w, scoped ref float x /* [k] */, int k,
-        scoped ref TV a0, scoped ref TV a1, scoped ref TV a2, scoped ref TV b0, scoped ref TV b1, scoped ref TV b2)
+        scoped ref TV a0, scoped ref TV a1, scoped ref TV a2, scoped ref TV b0, scoped ref TV b1, scoped ref TV b2, bool chain = false)
     {
         int v = TOps.Lanes;
         int j = 0;
+        // chain: one chain per gate over the columns in order (the b set unused), as the sequence engine sums x.
+        for (; chain && j < k; j++)
+        {
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref x, j));
+            a0 = TOps.MultiplyAdd(TOps.Load(in w), x0, a0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, v)), x0, a1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, 2 * v)), x0, a2);
+            w = ref Unsafe.Add(ref w, 3 * v);
+        }
         for (; j + 1 < k; j += 2)
         {
             TV x0 = TOps.Broadcast(Unsafe.Add(ref x, j));

@@ -11,7 +11,7 @@ internal abstract partial class LatencyCells<TOps, TV>
     // what the JIT tracks in registers and everything spilled (measured: GRU at 8 streams 3x slower).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TV Lstm(PackedLayer layer, ref float x /* [I] */, ref float h /* [Hp] */, ref float c /* [Hp] in place */,
-        ref float hNext /* [Hp] */, bool fuseHead, ref float headWeight /* [Hp] */)
+        ref float hNext /* [Hp] */, bool fuseHead, ref float headWeight /* [Hp] */, bool inputChain = false)
     {
         int v = TOps.Lanes;
         int inputs = layer.InputSize, hidden = layer.HiddenSize, blocks = layer.Blocks;
@@ -24,7 +24,9 @@ internal abstract partial class LatencyCells<TOps, TV>
             TV ai = TOps.Load(in bias), af = TOps.Load(in Unsafe.Add(ref bias, v));
             TV ag = TOps.Load(in Unsafe.Add(ref bias, 2 * v)), ao = TOps.Load(in Unsafe.Add(ref bias, 3 * v));
             TV bi = TOps.Zero, bf = TOps.Zero, bg = TOps.Zero, bo = TOps.Zero;
-            wx = ref AccumulateFour(ref wx, ref x, inputs, ref ai, ref af, ref ag, ref ao, ref bi, ref bf, ref bg, ref bo);
+            wx = ref inputChain
+                ? ref AccumulateFourChain(ref wx, ref x, inputs, ref ai, ref af, ref ag, ref ao)
+                : ref AccumulateFour(ref wx, ref x, inputs, ref ai, ref af, ref ag, ref ao, ref bi, ref bf, ref bg, ref bo);
             wh = ref AccumulateFour(ref wh, ref h, hidden, ref ai, ref af, ref ag, ref ao, ref bi, ref bf, ref bg, ref bo);
             TV hb = FinishLstm(TOps.Add(ai, bi), TOps.Add(af, bf), TOps.Add(ag, bg), TOps.Add(ao, bo), ref c, ref hNext);
             if (fuseHead)
@@ -130,6 +132,24 @@ internal abstract partial class LatencyCells<TOps, TV>
             af = TOps.MultiplyAdd(wf, s0, af); bf = TOps.MultiplyAdd(wf, s1, bf);
             ag = TOps.MultiplyAdd(wg, s0, ag); bg = TOps.MultiplyAdd(wg, s1, bg);
             ao = TOps.MultiplyAdd(wo, s0, ao); bo = TOps.MultiplyAdd(wo, s1, bo);
+            w = ref Unsafe.Add(ref w, 4 * v);
+        }
+        return ref w;
+    }
+
+    // One chain per gate over the k columns in order, as the sequence engine's input projection sums them: a batch
+    // Step then computes bit for bit what Run and the training forward pass compute for the same rows.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float AccumulateFourChain(ref float w, scoped ref float x /* [k] */, int k, scoped ref TV ai, scoped ref TV af, scoped ref TV ag, scoped ref TV ao)
+    {
+        int v = TOps.Lanes;
+        for (int j = 0; j < k; j++)
+        {
+            TV xj = TOps.Broadcast(Unsafe.Add(ref x, j));
+            ai = TOps.MultiplyAdd(TOps.Load(in w), xj, ai);
+            af = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, v)), xj, af);
+            ag = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, 2 * v)), xj, ag);
+            ao = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, 3 * v)), xj, ao);
             w = ref Unsafe.Add(ref w, 4 * v);
         }
         return ref w;

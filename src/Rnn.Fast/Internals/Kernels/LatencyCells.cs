@@ -11,8 +11,10 @@ namespace Rnn.Fast.Internals;
 /// into them; the weight, bias and head pointers advance block by block instead of being recomputed from indices.
 /// A one-output head is fused into the last layer: each block of the new h is multiplied into a head accumulator
 /// while it is still in a register, so the head costs one FMA per block and one horizontal sum per step.</para>
-/// <para>Several streams (<see cref="MaxStreams"/> at most) step in pairs that share every weight load, so two
-/// independent dependency chains (activations, cell update) overlap where one stream alone waits on latency.</para>
+/// <para>Several streams (<see cref="MaxStreams"/> at most) step in pairs that share every weight load (LSTM, GRU), so
+/// two independent dependency chains (activations, cell update) overlap where one stream alone waits on latency. A
+/// batch step sums in the sequence engine's order (x in one chain per gate, then h as its multi-stream cells do), so
+/// it equals <c>Run</c> and the training forward pass bit for bit.</para>
 /// <para>Entry points are compiled fully optimised on first call (<c>AggressiveOptimization</c>), so a fresh audio
 /// thread never runs tier-0 code on this path.</para>
 /// </remarks>
