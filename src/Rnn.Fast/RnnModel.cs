@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 using Rnn.Fast.Internals;
 
 namespace Rnn.Fast;
@@ -70,13 +72,16 @@ public sealed partial class RnnModel
     /// <summary>Builds a model from layer weights (each layer's input size must equal the previous layer's output width).</summary>
     /// <param name="layers">At least one layer.</param>
     /// <param name="head">Optional head; its input size must equal the last layer's output width.</param>
-    /// <param name="kernel">Kernel name (see <see cref="RnnKernels.Available"/>); null for the default.</param>
+    /// <param name="kernel">Kernel name (see <see cref="RnnKernels.Available"/>); null for the default, or for layers of at most
+    /// 8 units a narrower default layout when one is available and <c>RNNFAST_KERNEL</c> is not set (see <see cref="Kernel"/>).</param>
     /// <param name="options">Reverse layers, residual, initial state; null for none. Copied: later changes to it do not reach the model.</param>
     /// <exception cref="ArgumentException">No layers, mismatched sizes, bad options, or an unknown/unsupported kernel.</exception>
     public static RnnModel Create(IEnumerable<LayerWeights> layers, HeadWeights? head = null, string? kernel = null, RnnModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(layers);
-        return new RnnModel([.. layers], head, kernel is null ? KernelRegistry.Default : KernelRegistry.Get(kernel), options ?? new RnnModelOptions());
+        LayerWeights[] list = [.. layers];
+        return new RnnModel(list, head, kernel is null ? KernelRegistry.DefaultFor(list, options?.ReverseLayers) : KernelRegistry.Get(kernel),
+            options ?? new RnnModelOptions());
     }
 
     /// <summary>The same weights and options on another kernel (for comparing kernels).</summary>
@@ -119,6 +124,7 @@ public sealed partial class RnnModel
     /// <exception cref="ArgumentException">Wrong lengths or a state of another model; nothing is changed.</exception>
     /// <exception cref="InvalidOperationException">The model is bidirectional (it needs the whole sequence), or another
     /// thread is stepping the same state (see <see cref="RnnState"/>).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 code on an audio thread
     public void Step(ReadOnlySpan<float> input, RnnState state, Span<float> output)
     {
         CheckState(state);

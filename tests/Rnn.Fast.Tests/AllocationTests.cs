@@ -107,4 +107,50 @@ public sealed class AllocationTests
         // The meter itself must be able to fail: one small array per call shows in every window.
         Assert.True(AllocationMeter.MinBytesPerWindow(() => GC.KeepAlive(new byte[16]), calls: 100) >= 100 * 16);
     }
+
+    // The latency family (Step of one stream or of up to eight): the audio shape, mono, stereo and eight channels,
+    // first call on a fresh thread that never saw this model, with no warm-up on any thread for this state.
+    [Theory]
+    [MemberData(nameof(AudioCases))]
+    public void Step_AudioShapeFirstCallOnAFreshThread_AllocatesNothing(string kernel, CellType cell, int batch)
+    {
+        RnnModel model = cell switch
+        {
+            CellType.Lstm => RnnModel.CreateLstm(1, 16, outputSize: 1, seed: 2, kernel: kernel),
+            CellType.Gru => RnnModel.CreateGru(1, 16, outputSize: 1, seed: 2, kernel: kernel),
+            _ => RnnModel.CreateElman(1, 16, Activation.Tanh, outputSize: 1, seed: 2, kernel: kernel),
+        };
+        RnnState state = model.CreateState(batch);
+        var x = new float[batch];
+        var y = new float[batch];
+        long allocated = -1;
+        var thread = new Thread(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int t = 0; t < 10; t++)
+            {
+                model.Step(x, state, y);
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Equal(0, allocated);
+    }
+
+    public static TheoryData<string, CellType, int> AudioCases()
+    {
+        var data = new TheoryData<string, CellType, int>();
+        foreach (string kernel in RnnKernels.Available)
+        {
+            foreach (CellType cell in Enum.GetValues<CellType>())
+            {
+                foreach (int batch in (int[])[1, 2, 8])
+                {
+                    data.Add(kernel, cell, batch);
+                }
+            }
+        }
+        return data;
+    }
 }

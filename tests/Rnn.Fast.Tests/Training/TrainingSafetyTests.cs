@@ -91,7 +91,12 @@ public sealed class TrainingSafetyTests
             inference.Step(x.AsSpan(t * 4, 4), state, y);
             for (int b = 0; b < 2; b++)
             {
-                Assert.Equal(state.Hidden(0, b).ToArray(), ws.HiddenAt(t, 0, b).ToArray());
+                // Different kernel families (latency Step, stream-tiled training forward): equal to rounding.
+                ReadOnlySpan<float> expected = state.Hidden(0, b), actual = ws.HiddenAt(t, 0, b);
+                for (int j = 0; j < expected.Length; j++)
+                {
+                    Assert.True(Math.Abs(expected[j] - actual[j]) <= 2e-6f, $"step {t} stream {b} unit {j}: {actual[j]} vs {expected[j]}");
+                }
             }
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => ws.HiddenAt(3, 0));

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Rnn.Fast.Internals;
 
 /// <summary>
@@ -40,11 +42,35 @@ internal sealed partial class Network
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    /// <summary>One time step of every stream of <paramref name="state"/> (unidirectional models).</summary>
+    /// <summary>
+    /// One time step of every stream of <paramref name="state"/> (unidirectional models). One stream, or a few streams
+    /// of small layers, take the kernel's latency family: the whole step (every layer and the head) in one call. Other
+    /// batches go through the recurrence as a one-step sequence (the multi-stream cells).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(
         ReadOnlySpan<float> input,  // [B, I]
         RnnState state,
         Span<float> output)         // [B, O]
+    {
+        int batch = state.Batch;
+        if (Kernel.Latency is { } latency)
+        {
+            if (batch == 1)
+            {
+                latency.Step(this, input, state, output);
+                return;
+            }
+            if (batch <= LatencyCells.MaxStreams && MaxRowWidth <= LatencyCells.MaxStreamWidth)
+            {
+                latency.StepStreams(this, input, state, output);
+                return;
+            }
+        }
+        StepRecurrence(input, state, output);
+    }
+
+    private void StepRecurrence(ReadOnlySpan<float> input, RnnState state, Span<float> output)
     {
         int batch = state.Batch;
         ReadOnlySpan<float> x = input;

@@ -31,22 +31,52 @@ internal static class KernelRegistry
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
             kernels.Add(new RnnKernel("Avx512", new GateInterleavedCellsAvx512(), new BlockedProductsAvx512(), new ElementwiseAvx512(),
-                new StreamTiledCellsAvx512()));
+                streamCells: new StreamTiledCellsAvx512(), latency: new LatencyCellsAvx512()));
         }
         if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
         {
             kernels.Add(new RnnKernel("Avx2Fma", new GateInterleavedCellsAvx2Fma(), new BlockedProductsAvx2Fma(), new ElementwiseAvx2Fma(),
-                new StreamTiledCellsAvx2Fma()));
+                streamCells: new StreamTiledCellsAvx2Fma(), latency: new LatencyCellsAvx2Fma()));
         }
         if (Vector128.IsHardwareAccelerated)
         {
             kernels.Add(new RnnKernel("Vector128", new GateInterleavedCellsVector128(), new BlockedProductsVector128(), new ElementwiseVector128(),
-                new StreamTiledCellsVector128()));
+                streamCells: new StreamTiledCellsVector128(), latency: new LatencyCellsVector128()));
         }
         kernels.Add(new RnnKernel("Scalar", new GateInterleavedCellsScalar(), new BlockedProductsScalar(), new ElementwiseScalar(),
-                new StreamTiledCellsScalar()));
+                streamCells: new StreamTiledCellsScalar(), latency: new LatencyCellsScalar()));
         return [.. kernels];
     }
+
+    /// <summary>
+    /// The kernel for a model whose caller named none: <see cref="Default"/>, or, when <c>RNNFAST_KERNEL</c> is not
+    /// set, a narrower vector kernel (8 lanes or more) that packs every layer into as many blocks as the default
+    /// does, with fewer padded units. A streaming step is a chain of dependent blocks, so the block count sets its
+    /// latency; at the same count the narrower registers do less work (on Zen 4 a 512-bit operation costs two
+    /// 256-bit ones): an LSTM or GRU with H ≤ 8 steps in 8-lane blocks rather than half-empty 16-lane ones. At
+    /// H = 24 or 40 the 8-lane layout needs more blocks and measured no faster, so it is not chosen there.
+    /// </summary>
+    public static RnnKernel DefaultFor(IEnumerable<LayerWeights> layers, IEnumerable<LayerWeights>? reverse = null)
+    {
+        RnnKernel chosen = Default;
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EnvironmentVariable)) || chosen != s_available[0])
+        {
+            HotPath.Prepare(chosen);
+            return chosen;
+        }
+        int[] hidden = [.. layers.Concat(reverse ?? []).Where(l => l is not null).Select(l => l.HiddenSize)];
+        foreach (RnnKernel narrower in s_available)
+        {
+            if (narrower.Lanes < chosen.Lanes && narrower.Lanes >= 8 && hidden.All(h => Blocks(h, narrower.Lanes) == Blocks(h, chosen.Lanes)))
+            {
+                chosen = narrower;
+            }
+        }
+        HotPath.Prepare(chosen);
+        return chosen;
+    }
+
+    private static int Blocks(int units, int lanes) => (units + lanes - 1) / lanes;
 
     private static RnnKernel ChooseDefault() => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
@@ -62,6 +92,7 @@ internal static class KernelRegistry
         {
             if (string.Equals(kernel.Name, name, StringComparison.OrdinalIgnoreCase))
             {
+                HotPath.Prepare(kernel);
                 return kernel;
             }
         }

@@ -13,7 +13,7 @@ namespace Rnn.Fast.Internals;
 /// <see cref="ProductKernel"/>.
 /// </remarks>
 internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel products, ElementwiseKernel elementwise,
-    CellKernel? streamCells = null)
+    CellKernel? streamCells = null, LatencyCells? latency = null)
 {
     /// <summary>Registry name: the ISA (<c>Avx512</c>, <c>Avx2Fma</c>, <c>Vector128</c>, <c>Scalar</c>).</summary>
     public string Name { get; } = name;
@@ -26,6 +26,9 @@ internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel pro
 
     /// <summary>The cell family for steps of two or more streams together (batched sequences, batch states, training).</summary>
     public CellKernel StreamCells { get; } = streamCells ?? cells;
+
+    /// <summary>The whole-step family for <c>Step</c> of one stream or a few (head fused); null to use the cells.</summary>
+    public LatencyCells? Latency { get; } = latency;
 
     public ProductKernel Products { get; } = products;
     public ElementwiseKernel Elementwise { get; } = elementwise;

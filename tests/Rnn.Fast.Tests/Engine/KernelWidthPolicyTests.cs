@@ -1,0 +1,48 @@
+using Rnn.Fast.Internals;
+
+namespace Rnn.Fast.Tests;
+
+/// <summary>
+/// The lane width chosen per layer size when the caller names no kernel: a narrower vector layout only where it
+/// packs every layer into as many blocks as the default (H ≤ 8 on an AVX-512 machine); a named kernel or
+/// <c>RNNFAST_KERNEL</c> is always obeyed exactly.
+/// </summary>
+[Trait("Category", "Kernel")]
+public sealed class KernelWidthPolicyTests
+{
+    private static bool Forced => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KernelRegistry.EnvironmentVariable));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void Create_SmallLayersAndNoKernel_PicksTheNarrowestVectorLayoutWithTheSameBlocks(int hidden)
+    {
+        RnnModel model = RnnModel.CreateLstm(1, hidden, outputSize: 1, seed: 1);
+        bool narrower = !Forced && KernelRegistry.Default.Lanes > 8 && KernelRegistry.Available.Any(k => k.Lanes == 8);
+        Assert.Equal(narrower ? KernelRegistry.Available.First(k => k.Lanes == 8).Name : RnnKernels.Default, model.Kernel);
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(16)]
+    [InlineData(24)]
+    [InlineData(40)]
+    public void Create_LayersThatWouldNeedMoreBlocks_KeepTheDefault(int hidden) =>
+        Assert.Equal(RnnKernels.Default, RnnModel.CreateGru(1, hidden, outputSize: 1, seed: 1).Kernel);
+
+    [Fact]
+    public void Create_OneWideLayerInTheStack_KeepsTheDefault() =>
+        Assert.Equal(RnnKernels.Default, RnnModel.Create(
+            [LayerWeights.Random(CellType.Lstm, 1, 8, new Random(1)), LayerWeights.Random(CellType.Lstm, 8, 32, new Random(2))]).Kernel);
+
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Create_NamedKernel_IsObeyedAtEverySize(string kernel)
+    {
+        foreach (int hidden in (int[])[1, 8, 24])
+        {
+            Assert.Equal(kernel, RnnModel.CreateLstm(1, hidden, outputSize: 1, seed: 1, kernel: kernel).Kernel);
+        }
+    }
+}
