@@ -99,7 +99,8 @@ public sealed partial class RnnModel
     /// <summary>
     /// A state for <paramref name="batch"/> independent streams, at the model's initial state. It holds h and c of every
     /// layer and the scratch that <see cref="Step"/> and <see cref="Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/>
-    /// need (up to 64 rows of gate pre-activations and layer outputs), so neither allocates.
+    /// need (64 to 256 rows of gate pre-activations and layer outputs: about 256 KB, under a MB for large models), so
+    /// neither allocates.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is less than 1, or so large that the state would not fit in memory arrays.</exception>
     public RnnState CreateState(int batch = 1)
@@ -158,7 +159,7 @@ public sealed partial class RnnModel
     /// <c>[T, B, I]</c> in and <c>[T, B, O]</c> out (PyTorch's <c>batch_first=False</c>).
     /// </summary>
     /// <remarks>
-    /// The sequence runs in chunks of up to 64 rows (steps × streams): per chunk and layer, <c>W_ih x + b</c> of
+    /// The sequence runs in chunks of 64 to 256 rows (steps × streams): per chunk and layer, <c>W_ih x + b</c> of
     /// all rows is one blocked matrix product, then the recurrence adds only <c>W_hh h</c>, all streams of a step
     /// together. A unidirectional run allocates nothing (the scratch is the state's). A bidirectional run keeps each
     /// layer's whole output, <c>2 × T·B·2H</c> floats (2H rounded up to whole vectors), allocated for the

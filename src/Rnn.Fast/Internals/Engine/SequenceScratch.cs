@@ -7,15 +7,18 @@ namespace Rnn.Fast.Internals;
 internal sealed class SequenceScratch
 {
     /// <summary>
-    /// Rows (steps × streams) per chunk, at least one step of every stream. The input projection of a chunk is one
-    /// blocked product, so W_ih is read once per chunk: at 64 rows it costs under 2 % of the W_hh traffic even at
-    /// I = H, and the scratch stays a few hundred KB at most.
+    /// Rows (steps × streams) per chunk: as many as fit in about 256 KB of scratch, between 64 and 256, and at least
+    /// one step of every stream. The input projection of a chunk is one blocked product, so W_ih is read once per
+    /// chunk (at 64 rows under 2 % of the W_hh traffic even at I = H), and the per-chunk overhead of small models
+    /// (whose rows are short) is spread over 256 rows, while the scratch of a large model stays under a MB.
     /// </summary>
-    public const int ChunkRows = 64;
+    public const int MinChunkRows = 64, MaxChunkRows = 256, BudgetFloats = 64 * 1024;
 
     public SequenceScratch(Network network, int batch)
     {
-        ChunkSteps = Math.Max(1, ChunkRows / batch);
+        long rowFloats = (long)network.MaxGateWidth + 2L * network.MaxRowWidth + network.InputSize + network.OutputSize;
+        int chunkRows = (int)Math.Clamp(BudgetFloats / Math.Max(rowFloats, 1), MinChunkRows, MaxChunkRows);
+        ChunkSteps = Math.Max(1, chunkRows / batch);
         int rows = checked(ChunkSteps * batch);
         Pre = new float[checked(rows * network.MaxGateWidth)];
         First = new float[checked(rows * network.MaxRowWidth)];

@@ -84,11 +84,24 @@ internal abstract partial class BlockedProducts<TOps, TV> : ProductKernel where 
                     }
                 }
                 // A single row left (a streaming chunk's last row, a backward step of one stream): latency matters
-                // more than reuse, so each register column gets four independent FMA chains over the columns of x.
+                // more than reuse, so register columns go in pairs with four FMA chains each (eight in flight, two
+                // FMA pipes × four cycles), sharing each broadcast of x.
                 if (r < end)
                 {
                     ref float xr = ref Unsafe.Add(ref xRef, r * xStride);
-                    for (int c = 0; c < tile.Columns; c++)
+                    int c = 0;
+                    for (; c + 1 < tile.Columns; c += 2)
+                    {
+                        ref float o0 = ref Unsafe.Add(ref oRef, r * width + (q + c) * v);
+                        ref float o1 = ref Unsafe.Add(ref o0, v);
+                        TV start0 = accumulate ? TOps.Load(in o0) : TOps.Load(in Unsafe.Add(ref bRef, (q + c) * v));
+                        TV start1 = accumulate ? TOps.Load(in o1) : TOps.Load(in Unsafe.Add(ref bRef, (q + c + 1) * v));
+                        ColumnPair(ref Unsafe.Add(ref pRef, ColumnOffset(w, q + c)), ref Unsafe.Add(ref pRef, ColumnOffset(w, q + c + 1)),
+                            columnStride, ref xr, k, ref start0, ref start1);
+                        TOps.Store(start0, ref o0);
+                        TOps.Store(start1, ref o1);
+                    }
+                    if (c < tile.Columns)
                     {
                         ref float o = ref Unsafe.Add(ref oRef, r * width + (q + c) * v);
                         TV start = accumulate ? TOps.Load(in o) : TOps.Load(in Unsafe.Add(ref bRef, (q + c) * v));
@@ -191,25 +204,63 @@ internal abstract partial class BlockedProducts<TOps, TV> : ProductKernel where 
         }
     }
 
-    // start + Σ_j w[j]·x[j] for one register column whose column j is `stride` floats after column j−1.
+    // start + Σ_j w[j]·x[j] for one register column whose column j is `stride` floats after column j−1: eight
+    // chains, as many FMAs as two pipes keep in flight over their four-cycle latency.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Column(ref float w, int stride, ref float x, int k, TV start)
     {
-        TV a0 = start, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+        TV a0 = start, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
         int j = 0;
-        for (; j + 3 < k; j += 4)
+        for (; j + 7 < k; j += 8)
         {
             ref float wj = ref Unsafe.Add(ref w, j * stride);
-            a0 = TOps.MultiplyAdd(TOps.Load(in wj), TOps.Broadcast(Unsafe.Add(ref x, j)), a0);
-            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, stride)), TOps.Broadcast(Unsafe.Add(ref x, j + 1)), a1);
-            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 2 * stride)), TOps.Broadcast(Unsafe.Add(ref x, j + 2)), a2);
-            a3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 3 * stride)), TOps.Broadcast(Unsafe.Add(ref x, j + 3)), a3);
+            ref float xj = ref Unsafe.Add(ref x, j);
+            a0 = TOps.MultiplyAdd(TOps.Load(in wj), TOps.Broadcast(xj), a0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, stride)), TOps.Broadcast(Unsafe.Add(ref xj, 1)), a1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 2 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 2)), a2);
+            a3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 3 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 3)), a3);
+            a4 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 4 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 4)), a4);
+            a5 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 5 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 5)), a5);
+            a6 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 6 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 6)), a6);
+            a7 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref wj, 7 * stride)), TOps.Broadcast(Unsafe.Add(ref xj, 7)), a7);
         }
         for (; j < k; j++)
         {
             a0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w, j * stride)), TOps.Broadcast(Unsafe.Add(ref x, j)), a0);
         }
-        return TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+        return TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)));
+    }
+
+    // Two register columns over one row of x: four chains each, every broadcast of x shared by both.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ColumnPair(ref float w0, ref float w1, int stride, ref float x, int k, ref TV sum0, ref TV sum1)
+    {
+        TV a0 = sum0, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+        TV b0 = sum1, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
+        int j = 0;
+        for (; j + 3 < k; j += 4)
+        {
+            ref float u = ref Unsafe.Add(ref w0, j * stride);
+            ref float t = ref Unsafe.Add(ref w1, j * stride);
+            TV x0 = TOps.Broadcast(Unsafe.Add(ref x, j)), x1 = TOps.Broadcast(Unsafe.Add(ref x, j + 1));
+            TV x2 = TOps.Broadcast(Unsafe.Add(ref x, j + 2)), x3 = TOps.Broadcast(Unsafe.Add(ref x, j + 3));
+            a0 = TOps.MultiplyAdd(TOps.Load(in u), x0, a0);
+            b0 = TOps.MultiplyAdd(TOps.Load(in t), x0, b0);
+            a1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref u, stride)), x1, a1);
+            b1 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref t, stride)), x1, b1);
+            a2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref u, 2 * stride)), x2, a2);
+            b2 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref t, 2 * stride)), x2, b2);
+            a3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref u, 3 * stride)), x3, a3);
+            b3 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref t, 3 * stride)), x3, b3);
+        }
+        for (; j < k; j++)
+        {
+            TV xj = TOps.Broadcast(Unsafe.Add(ref x, j));
+            a0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w0, j * stride)), xj, a0);
+            b0 = TOps.MultiplyAdd(TOps.Load(in Unsafe.Add(ref w1, j * stride)), xj, b0);
+        }
+        sum0 = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+        sum1 = TOps.Add(TOps.Add(b0, b1), TOps.Add(b2, b3));
     }
 
     public sealed override void Dense(ReadOnlySpan<float> h, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
