@@ -37,6 +37,14 @@ internal ref struct LayerBuffers
 internal static class Recurrence
 {
     /// <summary>
+    /// Hidden size from which several streams step in the stream-tiled family (S streams per W_hh load) rather than
+    /// in stream pairs. Measured on Zen 4 (perf-results/AMD-EPYC-f25m17/before-after.md), T = 100, B = 16: pairs won at
+    /// H = 32 (454–476 vs 510–552 µs), tied at H = 128, and the tiles won at H = 512 (67 vs 78 ms), where W_hh no
+    /// longer fits in L2 and sharing each load between more streams pays.
+    /// </summary>
+    public const int StreamTileMinHidden = 128;
+
+    /// <summary>
     /// Steps <paramref name="layer"/> through <paramref name="steps"/> steps of <paramref name="batch"/> streams whose
     /// inputs are the rows of <paramref name="x"/> (row t·B + b is step t of stream b). A single row with nothing to
     /// keep takes the fused streaming step (W_ih·x and W_hh·h in one pass); otherwise the chunk's input projection
@@ -60,7 +68,7 @@ internal static class Recurrence
 
         int gw = layer.GateWidth;
         int rows = steps * batch;
-        CellKernel cells = batch >= 2 ? kernel.StreamCells : kernel.Cells;
+        CellKernel cells = batch >= 2 && layer.HiddenSize >= StreamTileMinHidden ? kernel.StreamCells : kernel.Cells;
         kernel.Products.MultiplyRows(x, rows, xStride, layer.Wx, layer.Bias, buffers.Pre[..(rows * gw)]);
         bool keep = !buffers.Gates.IsEmpty;
         for (int i = 0; i < steps; i++)
