@@ -14,7 +14,7 @@ namespace Rnn.Fast.Benchmarks;
 /// GlobalNorm, Adam (element-wise update plus ParametersChanged, which rebuilds the bias sum and the two
 /// transposed packings backward multiplies by). Backward is split further by timing its blocked kernels
 /// alone on the workspace's buffers after a backward pass: the weight-gradient products (AccumulateOuter
-/// for W_ih and W_hh), dL/dx (ProjectInputs on W_ihᵀ) and the bias sums; what remains is the sequential
+/// for W_ih and W_hh), dL/dx (MultiplyRowsAccumulate on W_ihᵀ) and the bias sums; what remains is the sequential
 /// loop over time (per step: the cell's element-wise backward and W_hhᵀ·d). Each phase reports the
 /// minimum over repetitions of its time per call, the best estimate on a shared machine.
 /// Run with: <c>dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --profile-training [kernel]</c>.
@@ -124,7 +124,7 @@ internal static class TrainingProfile
     /// <summary>
     /// How the per-row cost of Run, the training forward pass and backward's weight-gradient products
     /// (AccumulateOuter) changes with the number of rows T·B at batch 16: the training forward pass and
-    /// AccumulateOuter work on all T·B rows at once, Run in chunks of 256 rows.
+    /// AccumulateOuter work on all T·B rows at once, Run in chunks of 64–256 rows (the state's scratch).
     /// Run with: <c>-- --profile-training-rows [kernel] [cell] [H]</c>.
     /// </summary>
     public static void RowSweep(string? kernelName, CellType cell, int h)

@@ -88,7 +88,7 @@ public sealed class AllocationTests
     {
         RnnModel model = Build(kernel, cell);
         RnnState state = model.CreateState(batch);
-        // 300 steps: more than one 256-row chunk, so the chunk loop is exercised too.
+        // 300 steps: more than one chunk (at most 256 rows), so the chunk loop is exercised too.
         const int steps = 300;
         var x = new float[steps * batch * model.InputSize];
         var y = new float[steps * batch * model.OutputSize];
