@@ -3,8 +3,8 @@ using Rnn.Fast.Internals;
 namespace Rnn.Fast.Tests;
 
 /// <summary>
-/// The lane width chosen per layer size when the caller names no kernel: a narrower vector layout only where it
-/// packs every layer into as many blocks as the default (H ≤ 8 on an AVX-512 machine); a named kernel or
+/// The lane width chosen per layer size when the caller names no kernel: a narrower vector layout where it packs
+/// every layer into as many blocks as the default (H ≤ 8 on an AVX-512 machine), or pads an LSTM less; a named kernel or
 /// <c>RNNFAST_KERNEL</c> is always obeyed exactly.
 /// </summary>
 [Trait("Category", "Kernel")]
@@ -22,6 +22,22 @@ public sealed class KernelWidthPolicyTests
         bool narrower = !Forced && KernelRegistry.Default.Lanes > 8 && KernelRegistry.Available.Any(k => k.Lanes == 8);
         Assert.Equal(narrower ? KernelRegistry.Available.First(k => k.Lanes == 8).Name : RnnKernels.Default, model.Kernel);
     }
+
+    [Theory]
+    [InlineData(24)]
+    [InlineData(40)]
+    public void Create_LstmThatPadsLessInNarrowerBlocks_PicksThem(int hidden)
+    {
+        RnnModel model = RnnModel.CreateLstm(1, hidden, outputSize: 1, seed: 1);
+        bool narrower = !Forced && KernelRegistry.Default.Lanes > 8 && KernelRegistry.Available.Any(k => k.Lanes == 8);
+        Assert.Equal(narrower ? KernelRegistry.Available.First(k => k.Lanes == 8).Name : RnnKernels.Default, model.Kernel);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void Create_LstmWhoseBlocksAreFull_KeepsTheDefault(int hidden) =>
+        Assert.Equal(RnnKernels.Default, RnnModel.CreateLstm(1, hidden, outputSize: 1, seed: 1).Kernel);
 
     [Theory]
     [InlineData(9)]

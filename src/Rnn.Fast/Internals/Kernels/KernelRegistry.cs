@@ -51,10 +51,9 @@ internal static class KernelRegistry
     /// <summary>
     /// The kernel for a model whose caller named none: <see cref="Default"/>, or, when <c>RNNFAST_KERNEL</c> is not
     /// set, a narrower vector kernel (8 lanes or more) that packs every layer into as many blocks as the default
-    /// does, with fewer padded units. A streaming step is a chain of dependent blocks, so the block count sets its
-    /// latency; at the same count the narrower registers do less work (on Zen 4 a 512-bit operation costs two
-    /// 256-bit ones): an LSTM or GRU with H ≤ 8 steps in 8-lane blocks rather than half-empty 16-lane ones. At
-    /// H = 24 or 40 the 8-lane layout needs more blocks and measured no faster, so it is not chosen there.
+    /// does, with fewer padded units (on Zen 4 a 512-bit operation costs two 256-bit ones): a layer with H ≤ 8 steps
+    /// in 8-lane blocks rather than half-empty 16-lane ones; an LSTM also where 8-lane blocks pad less (H = 24, 40:
+    /// measured faster on a quiet Zen 4), a GRU or Elman layer only at the same block count.
     /// </summary>
     public static RnnKernel DefaultFor(IEnumerable<LayerWeights> layers, IEnumerable<LayerWeights>? reverse = null)
     {
@@ -64,10 +63,10 @@ internal static class KernelRegistry
             HotPath.Prepare(chosen);
             return chosen;
         }
-        int[] hidden = [.. layers.Concat(reverse ?? []).Where(l => l is not null).Select(l => l.HiddenSize)];
+        LayerWeights[] all = [.. layers.Concat(reverse ?? []).Where(l => l is not null)];
         foreach (RnnKernel narrower in s_available)
         {
-            if (narrower.Lanes < chosen.Lanes && narrower.Lanes >= 8 && hidden.All(h => Blocks(h, narrower.Lanes) == Blocks(h, chosen.Lanes)))
+            if (narrower.Lanes < chosen.Lanes && narrower.Lanes >= 8 && all.All(l => Narrower(l, narrower.Lanes, chosen.Lanes)))
             {
                 chosen = narrower;
             }
@@ -77,6 +76,14 @@ internal static class KernelRegistry
     }
 
     private static int Blocks(int units, int lanes) => (units + lanes - 1) / lanes;
+
+    // Same block count, or (LSTM) fewer padded units: an LSTM's four gates give each block enough independent work
+    // that its extra narrower blocks overlap, so less padding wins. Quiet BenchmarkDotNet runs on Zen 4, audio LSTM:
+    // H = 24 158–172 ns in 8-lane blocks vs 183–185 ns in 16-lane ones, H = 40 304–306 vs 352–443 ns; the GRU was
+    // mixed at those sizes (perf-results/AMD-EPYC-f25m17/realtime-quiet/), so it keeps the block-count rule.
+    private static bool Narrower(LayerWeights layer, int narrow, int wide) =>
+        Blocks(layer.HiddenSize, narrow) == Blocks(layer.HiddenSize, wide)
+        || (layer.Cell == CellType.Lstm && Blocks(layer.HiddenSize, narrow) * narrow < Blocks(layer.HiddenSize, wide) * wide);
 
     private static RnnKernel ChooseDefault() => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
