@@ -101,7 +101,7 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
 
     // Gate activations, the cell update and h' for one block, in registers; optionally keeps i, f, g, o.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishLstmBlock(TV preI, TV preF, TV preG, TV preO, ref float cPrev, ref float cNext, ref float hNext,
+    internal static void FinishLstmBlock(TV preI, TV preF, TV preG, TV preO, ref float cPrev, ref float cNext, ref float hNext,
         bool keep, ref float gates)
     {
         int v = TOps.Lanes;

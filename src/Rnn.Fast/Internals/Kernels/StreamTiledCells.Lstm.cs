@@ -161,26 +161,9 @@ internal abstract partial class StreamTiledCells<TOps, TV>
         }
     }
 
-    // Gate activations, the cell update and h' for one block of one stream, in registers; optionally keeps i, f, g, o.
-    // c is read before it is written, so cNext may be cPrev.
+    // The epilogue is the one-stream family's: activations, cell update and h' in registers (c read before written).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FinishLstm(TV preI, TV preF, TV preG, TV preO, ref float cPrev, ref float cNext, ref float hNext,
-        bool keep, ref float gates)
-    {
-        int v = TOps.Lanes;
-        TV i = SimdMath.Sigmoid<TOps, TV>(preI);
-        TV f = SimdMath.Sigmoid<TOps, TV>(preF);
-        TV g = SimdMath.Tanh<TOps, TV>(preG);
-        TV o = SimdMath.Sigmoid<TOps, TV>(preO);
-        if (keep)
-        {
-            TOps.Store(i, ref gates);
-            TOps.Store(f, ref Unsafe.Add(ref gates, v));
-            TOps.Store(g, ref Unsafe.Add(ref gates, 2 * v));
-            TOps.Store(o, ref Unsafe.Add(ref gates, 3 * v));
-        }
-        TV c = TOps.MultiplyAdd(f, TOps.Load(in cPrev), TOps.Multiply(i, g));
-        TOps.Store(c, ref cNext);
-        TOps.Store(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(c)), ref hNext);
-    }
+        bool keep, ref float gates) =>
+        GateInterleavedCells<TOps, TV>.FinishLstmBlock(preI, preF, preG, preO, ref cPrev, ref cNext, ref hNext, keep, ref gates);
 }
