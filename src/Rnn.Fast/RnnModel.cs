@@ -25,14 +25,40 @@ public sealed partial class RnnModel
     private readonly Network _network;
     private readonly RnnModelOptions _options;   // a deep copy: callers cannot change a model after creation
 
-    private RnnModel(LayerWeights[] layers, HeadWeights? head, RnnKernel kernel, RnnModelOptions options)
+    private RnnModel(LayerWeights[] layers, HeadWeights? head, RnnKernel kernel, RnnModelOptions options,
+        WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null)
     {
         ModelValidation.Validate(layers, head, options);
         _options = Copy(options);
-        _network = new Network(layers, _options.ReverseLayers, head, _options.Skip, kernel, trainable: false);
-        Layers = layers;
-        Head = head;
+        _network = new Network(layers, _options.ReverseLayers, head, _options.Skip, kernel, trainable: false, precision, int8);
+        if (precision == WeightPrecision.Float32)
+        {
+            Layers = layers;
+            Head = head;
+        }
+        else
+        {
+            // What the products use, so that a float32 model (or the reference) built from these computes the same model.
+            Layers = [.. _network.Layers.Select(l => l.ToWeights())];
+            Head = _network.Head?.ToWeights();
+            if (_network.Reverse is { } reverse)
+            {
+                _options = new RnnModelOptions
+                {
+                    ReverseLayers = [.. reverse.Select(l => l.ToWeights())],
+                    Skip = _options.Skip,
+                    InitialHidden = _options.InitialHidden,
+                    InitialCell = _options.InitialCell,
+                };
+            }
+        }
     }
+
+    /// <summary>
+    /// How the weight matrices are stored (<see cref="WithPrecision"/>). For bf16 and int8 models, <see cref="Layers"/>,
+    /// <see cref="Head"/> and the reverse layers hold the dequantized values the products use.
+    /// </summary>
+    public WeightPrecision Precision => _network.Precision;
 
     /// <summary>The recurrent layers, first to last (forward direction).</summary>
     public IReadOnlyList<LayerWeights> Layers { get; }
@@ -86,7 +112,36 @@ public sealed partial class RnnModel
 
     /// <summary>The same weights and options on another kernel (for comparing kernels).</summary>
     /// <exception cref="ArgumentException">Unknown or unsupported kernel.</exception>
-    public RnnModel WithKernel(string kernel) => new([.. Layers], Head, KernelRegistry.Get(kernel), _options);
+    public RnnModel WithKernel(string kernel) =>
+        new([.. Layers], Head, KernelRegistry.Get(kernel), _options, Precision, _network.Int8Source());
+
+    /// <summary>
+    /// The same model with its weight matrices (every recurrent layer and the head) stored in <paramref name="precision"/>;
+    /// biases, state and activations stay float32. See <see cref="WeightPrecision"/> and <see cref="WeightQuantization"/>
+    /// for the exact schemes. Quantizing is done once, from this model's values: asking a bf16 or int8 model for
+    /// float32 gives the dequantized model, not the original weights.
+    /// </summary>
+    /// <remarks>
+    /// Reduced precision pays where a step streams its weights from L2 or further (roughly H ≥ 128): it reads half
+    /// (bf16) or a quarter (int8) of the bytes. Below that the float32 model is usually as fast or faster (its latency
+    /// kernels fuse the whole step), so float32 stays the default. Reduced models run inference only (<c>Step</c>,
+    /// <c>Run</c>); train in float32.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/>.</exception>
+    /// <exception cref="ArgumentException">Int8 of a model with a non-finite weight.</exception>
+    public RnnModel WithPrecision(WeightPrecision precision)
+    {
+        if (!Enum.IsDefined(precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16 or Int8.");
+        }
+        if (precision == Precision)
+        {
+            return this;
+        }
+        // From a reduced model, start again from its dequantized values (the only float32 values it has).
+        return new RnnModel([.. Layers], Head, _network.Kernel, _options, precision);
+    }
 
     private static RnnModelOptions Copy(RnnModelOptions options) => new()
     {

@@ -35,7 +35,7 @@ internal sealed partial class Network
                 // Layer outputs alternate between the two row buffers: each layer reads the previous one's.
                 Span<float> hidden = (l % 2 == 0 ? scratch.First : scratch.Second).AsSpan(0, rows * Layers[l].PaddedHidden);
                 LayerState layerState = state.Forward(l);
-                var buffers = LayerBuffers.FromState(layerState, scratch.Pre, hidden);
+                var buffers = LayerBuffers.FromState(layerState, scratch, hidden);
                 Recurrence.Run(Kernel, Layers[l], x, xStride, chunk, batch, reverseTime: false, ref buffers);
                 layerState.CommitRows(hidden[((chunk - 1) * batch * layerState.Stride)..]);
                 x = hidden;
@@ -44,7 +44,7 @@ internal sealed partial class Network
             Span<float> chunkOutputs = batchFirst
                 ? scratch.Outputs.AsSpan(0, rows * OutputSize)
                 : outputs.Slice(t0 * batch * OutputSize, rows * OutputSize);
-            OutputStage.Write(Kernel, Head, Skip, x, xStride, chunkInputs, InputSize, rows, chunkOutputs);
+            OutputStage.Write(Kernel, Head, Skip, x, xStride, chunkInputs, InputSize, rows, chunkOutputs, scratch.Reduced);
             if (batchFirst)
             {
                 Scatter(chunkOutputs, steps, batch, OutputSize, t0, chunk, outputs);
@@ -87,13 +87,13 @@ internal sealed partial class Network
                 int chunkRows = chunk * batch;
                 Span<float> chunkOutputs = scratch.Outputs.AsSpan(0, chunkRows * OutputSize);
                 OutputStage.Write(Kernel, Head, Skip, x.Slice(t0 * batch * xStride, chunkRows * xStride), xStride,
-                    modelInputs.Slice(t0 * batch * InputSize, chunkRows * InputSize), InputSize, chunkRows, chunkOutputs);
+                    modelInputs.Slice(t0 * batch * InputSize, chunkRows * InputSize), InputSize, chunkRows, chunkOutputs, scratch.Reduced);
                 Scatter(chunkOutputs, steps, batch, OutputSize, t0, chunk, outputs);
             }
         }
         else
         {
-            OutputStage.Write(Kernel, Head, Skip, x, xStride, modelInputs, InputSize, rows, outputs);
+            OutputStage.Write(Kernel, Head, Skip, x, xStride, modelInputs, InputSize, rows, outputs, state.Scratch.Reduced);
         }
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class Network
             int t0 = reverseTime ? steps - done - chunk : done;
             int rows = chunk * batch;
             Span<float> hidden = scratch.First.AsSpan(0, rows * hp);
-            var buffers = LayerBuffers.FromState(layerState, scratch.Pre, hidden);
+            var buffers = LayerBuffers.FromState(layerState, scratch, hidden);
             Recurrence.Run(Kernel, layer, x.Slice(t0 * batch * xStride, rows * xStride), xStride, chunk, batch, reverseTime, ref buffers);
             // The state carries on from the chunk's last step in its own time order: row 0 for the reverse direction.
             layerState.CommitRows(hidden.Slice((reverseTime ? 0 : chunk - 1) * batch * hp, batch * hp));

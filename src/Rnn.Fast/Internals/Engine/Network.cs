@@ -10,22 +10,27 @@ namespace Rnn.Fast.Internals;
 internal sealed partial class Network
 {
     public Network(IReadOnlyList<LayerWeights> layers, IReadOnlyList<LayerWeights>? reverse, HeadWeights? head, int skip,
-        RnnKernel kernel, bool trainable)
+        RnnKernel kernel, bool trainable, WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null)
     {
         int lanes = kernel.Lanes;
         Kernel = kernel;
-        Layers = [.. layers.Select(l => new PackedLayer(l, lanes, trainable))];
-        Reverse = reverse is null ? null : [.. reverse.Select(l => new PackedLayer(l, lanes, trainable))];
+        Precision = precision;
+        Layers = [.. layers.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.Ih[i], int8?.Hh[i]))];
+        Reverse = reverse is null ? null
+            : [.. reverse.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.ReverseIh?[i], int8?.ReverseHh?[i]))];
         Skip = skip;
         InputSize = layers[0].InputSize;
         int lastWidth = (reverse is null ? 1 : 2) * layers[^1].HiddenSize;
-        Head = head is null ? null : new PackedHead(head, RoundUp(lastWidth, lanes), trainable);
+        Head = head is null ? null : new PackedHead(head, RoundUp(lastWidth, lanes), trainable, precision, lanes, int8?.Head);
         OutputSize = head?.OutputSize ?? lastWidth;
         MaxGateWidth = Layers.Concat(Reverse ?? []).Max(l => l.GateWidth);
         MaxRowWidth = Enumerable.Range(0, Layers.Length).Max(OutputStride);
     }
 
     public RnnKernel Kernel { get; }
+
+    /// <summary>How the weight matrices of every layer and the head are stored.</summary>
+    public WeightPrecision Precision { get; }
     public PackedLayer[] Layers { get; }       // forward direction of each layer
     public PackedLayer[]? Reverse { get; }     // reverse direction of each layer, or null
     public PackedHead? Head { get; }
@@ -54,7 +59,7 @@ internal sealed partial class Network
         Span<float> output)         // [B, O]
     {
         int batch = state.Batch;
-        if (Kernel.Latency is { } latency)
+        if (Kernel.Latency is { } latency && Precision == WeightPrecision.Float32)
         {
             if (batch == 1)
             {
@@ -78,13 +83,13 @@ internal sealed partial class Network
         for (int l = 0; l < Layers.Length; l++)
         {
             LayerState layerState = state.Forward(l);
-            var buffers = LayerBuffers.FromState(layerState, state.Scratch.Pre, layerState.Spare);
+            var buffers = LayerBuffers.FromState(layerState, state.Scratch, layerState.Spare);
             Recurrence.Run(Kernel, Layers[l], x, xStride, steps: 1, batch, reverseTime: false, ref buffers);
             layerState.SwapHidden();
             x = layerState.Hidden;
             xStride = layerState.Stride;
         }
-        OutputStage.Write(Kernel, Head, Skip, x, xStride, input, InputSize, batch, output);
+        OutputStage.Write(Kernel, Head, Skip, x, xStride, input, InputSize, batch, output, state.Scratch.Reduced);
     }
 
     /// <summary>
@@ -119,4 +124,16 @@ internal sealed partial class Network
         }
         OutputStage.Write(Kernel, Head, Skip, x, xStride, inputs, InputSize, steps * batch, outputs);
     }
+
+    /// <summary>The int8 values and scales of every matrix (to repack them for another kernel exactly); null unless int8.</summary>
+    public Int8Weights? Int8Source() => Precision != WeightPrecision.Int8 ? null : new Int8Weights(
+        [.. Layers.Select(l => Int8Matrix.From(l.ReducedWx!))], [.. Layers.Select(l => Int8Matrix.From(l.ReducedWh!))],
+        Reverse?.Select(l => Int8Matrix.From(l.ReducedWx!)).ToArray(), Reverse?.Select(l => Int8Matrix.From(l.ReducedWh!)).ToArray(),
+        Head?.Reduced is { } head ? Int8Matrix.From(head) : null);
 }
+
+/// <summary>
+/// The int8 values and scales of a model's matrices in PyTorch layout, per layer (forward, reverse) and head: how an int8
+/// model read from a file, or repacked for another kernel, keeps its exact values instead of quantizing again.
+/// </summary>
+internal sealed record Int8Weights(Int8Matrix[] Ih, Int8Matrix[] Hh, Int8Matrix[]? ReverseIh, Int8Matrix[]? ReverseHh, Int8Matrix? Head);

@@ -6,7 +6,8 @@ namespace Rnn.Fast.Internals;
 /// </summary>
 internal sealed class PackedHead
 {
-    public PackedHead(HeadWeights weights, int paddedInput, bool withGradients = false)
+    public PackedHead(HeadWeights weights, int paddedInput, bool withGradients = false,
+        WeightPrecision precision = WeightPrecision.Float32, int lanes = 1, Int8Matrix? int8 = null)
     {
         InputSize = weights.InputSize;
         OutputSize = weights.OutputSize;
@@ -19,6 +20,16 @@ internal sealed class PackedHead
         }
         Bias = weights.Bias.ToArray();
         HasBias = weights.HasBias;
+        if (precision != WeightPrecision.Float32)
+        {
+            // One gate of O units: the head is a product like any other, its rows [O] padded to whole blocks.
+            Reduced = int8 is null
+                ? ReducedMatrix.FromRows(weights.Weight, OutputSize, InputSize, 1, lanes, precision)
+                : ReducedMatrix.FromInt8(int8.Values, int8.Scales, OutputSize, InputSize, 1, lanes);
+            ReducedBias = new float[Reduced.RowWidth];
+            Bias.CopyTo(ReducedBias, 0);
+            Weight = [];
+        }
         if (withGradients)
         {
             WeightGradient = new float[Weight.Length];
@@ -34,7 +45,13 @@ internal sealed class PackedHead
     /// <summary>False for <c>nn.Linear(bias=False)</c>: the bias is zero, not trained and not exported.</summary>
     public bool HasBias { get; }
 
-    public float[] Weight { get; }           // [O, Hp]
+    public float[] Weight { get; }           // [O, Hp]; empty when reduced
+
+    /// <summary>The weight in bf16 or int8 as one gate of O units; null for float32.</summary>
+    public ReducedMatrix? Reduced { get; }
+
+    /// <summary>The bias padded to <see cref="ReducedMatrix.RowWidth"/>; empty for float32.</summary>
+    public float[] ReducedBias { get; } = [];
     public float[] Bias { get; }             // [O]
     public float[]? WeightGradient { get; }  // [O, Hp], training heads only
     public float[]? BiasGradient { get; }    // [O]
@@ -42,8 +59,13 @@ internal sealed class PackedHead
     /// <summary>The packed index of PyTorch element (o, j) of the weight.</summary>
     public int IndexOf(int output, int column) => output * PaddedInput + column;
 
+    /// <remarks>A reduced head gives its dequantized weight.</remarks>
     public HeadWeights ToWeights()
     {
+        if (Reduced is not null)
+        {
+            return new HeadWeights(InputSize, OutputSize, Reduced.ToRows(), HasBias ? [.. Bias] : [], Activation);
+        }
         var weight = new float[OutputSize * InputSize];
         for (int o = 0; o < OutputSize; o++)
         {

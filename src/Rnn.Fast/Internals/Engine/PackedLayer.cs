@@ -11,7 +11,8 @@ internal sealed class PackedLayer
     private PackedMatrix? _whTransposed;
     private bool _transposesCurrent;
 
-    public PackedLayer(LayerWeights weights, int lanes, bool withGradients = false)
+    public PackedLayer(LayerWeights weights, int lanes, bool withGradients = false,
+        WeightPrecision precision = WeightPrecision.Float32, Int8Matrix? int8Ih = null, Int8Matrix? int8Hh = null)
     {
         Cell = weights.Cell;
         Nonlinearity = weights.Nonlinearity;
@@ -21,14 +22,36 @@ internal sealed class PackedLayer
         Lanes = lanes;
         HasBiasIh = weights.HasBiasIh;
         HasBiasHh = weights.HasBiasHh;
-        Wx = PackedMatrix.FromRows(weights.WeightIh, HiddenSize, InputSize, Gates, lanes);
-        Wh = PackedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes);
+        Precision = precision;
+        if (precision == WeightPrecision.Float32)
+        {
+            Wx = PackedMatrix.FromRows(weights.WeightIh, HiddenSize, InputSize, Gates, lanes);
+            Wh = PackedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes);
+        }
+        else
+        {
+            // The weights live only in reduced precision; the float32 matrices keep the shape with no columns, so the
+            // cells called on them add no product (the reduced products have filled the pre-activations).
+            ReducedWx = int8Ih is null
+                ? ReducedMatrix.FromRows(weights.WeightIh, HiddenSize, InputSize, Gates, lanes, precision)
+                : ReducedMatrix.FromInt8(int8Ih.Values, int8Ih.Scales, HiddenSize, InputSize, Gates, lanes);
+            ReducedWh = int8Hh is null
+                ? ReducedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes, precision)
+                : ReducedMatrix.FromInt8(int8Hh.Values, int8Hh.Scales, HiddenSize, HiddenSize, Gates, lanes);
+            Wx = new PackedMatrix(HiddenSize, 0, Gates, lanes);
+            Wh = new PackedMatrix(HiddenSize, 0, Gates, lanes);
+        }
         BiasIh = PackedMatrix.FromRows(weights.BiasIh, HiddenSize, 1, Gates, lanes);
         BiasHh = PackedMatrix.FromRows(weights.BiasHh, HiddenSize, 1, Gates, lanes);
         Bias = new float[GateWidth];
         BiasHn = Cell == CellType.Gru ? new float[PaddedHidden] : [];
+        HiddenBias = Cell == CellType.Gru && IsReduced ? new float[GateWidth] : [];
         if (withGradients)
         {
+            if (IsReduced)
+            {
+                throw new ArgumentException("A reduced-precision layer cannot be trained: train in float32, then quantize.", nameof(precision));
+            }
             Gradients = new LayerGradients(this);
             _wxTransposed = Wx.CreateTransposed();
             _whTransposed = Wh.CreateTransposed();
@@ -59,8 +82,20 @@ internal sealed class PackedLayer
     /// <summary>Floats per row of packed gate pre-activations: Blocks × Gates × lanes.</summary>
     public int GateWidth => Wh.RowWidth;
 
-    public PackedMatrix Wx { get; }      // [nb, I, G, V]
-    public PackedMatrix Wh { get; }      // [nb, H, G, V]
+    public PackedMatrix Wx { get; }      // [nb, I, G, V]; no columns when reduced
+    public PackedMatrix Wh { get; }      // [nb, H, G, V]; no columns when reduced
+
+    /// <summary>How the weight matrices are stored; biases are always float32.</summary>
+    public WeightPrecision Precision { get; }
+
+    /// <summary>True when the weights are bf16 or int8 (<see cref="ReducedWx"/>, <see cref="ReducedWh"/>).</summary>
+    public bool IsReduced => Precision != WeightPrecision.Float32;
+
+    public ReducedMatrix? ReducedWx { get; }  // [nb, ceil(I/2), G, V, 2], reduced layers only
+    public ReducedMatrix? ReducedWh { get; }  // [nb, ceil(H/2), G, V, 2], reduced layers only
+
+    /// <summary>[nb, 3, V]: 0 for r and z, b_hn for n: the bias of a reduced GRU's separate W_hh·h product; else empty.</summary>
+    public float[] HiddenBias { get; }
     public PackedMatrix BiasIh { get; }  // [nb, 1, G, V]
     public PackedMatrix BiasHh { get; }  // [nb, 1, G, V]
 
@@ -91,6 +126,10 @@ internal sealed class PackedLayer
             if (separate)
             {
                 BiasHn[q / (Gates * Lanes) * Lanes + q % Lanes] = bhh[q];
+                if (HiddenBias.Length != 0)
+                {
+                    HiddenBias[q] = bhh[q];
+                }
             }
         }
         _transposesCurrent = false;
@@ -108,15 +147,27 @@ internal sealed class PackedLayer
     }
 
     /// <summary>The layer's current values as immutable <see cref="LayerWeights"/> (PyTorch layout).</summary>
+    /// <remarks>A reduced layer gives its dequantized weights: the values its products use.</remarks>
     public LayerWeights ToWeights()
     {
         float[] bih = HasBiasIh ? BiasIh.ToRows() : [], bhh = HasBiasHh ? BiasHh.ToRows() : [];
+        float[] wih = ReducedWx?.ToRows() ?? Wx.ToRows(), whh = ReducedWh?.ToRows() ?? Wh.ToRows();
         return Cell switch
         {
-            CellType.Lstm => LayerWeights.Lstm(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), bih, bhh),
-            CellType.Gru => LayerWeights.Gru(InputSize, HiddenSize, Wx.ToRows(), Wh.ToRows(), bih, bhh),
-            _ => LayerWeights.Elman(InputSize, HiddenSize, Nonlinearity, Wx.ToRows(), Wh.ToRows(), bih, bhh),
+            CellType.Lstm => LayerWeights.Lstm(InputSize, HiddenSize, wih, whh, bih, bhh),
+            CellType.Gru => LayerWeights.Gru(InputSize, HiddenSize, wih, whh, bih, bhh),
+            _ => LayerWeights.Elman(InputSize, HiddenSize, Nonlinearity, wih, whh, bih, bhh),
         };
+    }
+}
+
+/// <summary>An int8 matrix as stored in a file: PyTorch's row-major <c>[rows, K]</c> values and one scale per row.</summary>
+internal sealed record Int8Matrix(sbyte[] Values, float[] Scales)
+{
+    public static Int8Matrix From(ReducedMatrix matrix)
+    {
+        (sbyte[] values, float[] scales) = matrix.ToInt8Rows();
+        return new Int8Matrix(values, scales);
     }
 }
 

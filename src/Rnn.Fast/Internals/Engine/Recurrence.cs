@@ -17,13 +17,15 @@ internal ref struct LayerBuffers
     public Span<float> Cells;         // [B, Hp] in place, or [rows, Hp] per step; empty unless LSTM
     public int CellStepStride;        // 0 (in place) or B·Hp (per step)
     public Span<float> Gates;         // [rows, 4·Hp] gate activations for backward; empty to skip
+    public ReducedScratch? Reduced;   // a bf16 or int8 layer's product scratch
 
     /// <summary>Inference: starts from <paramref name="state"/>, c updated in place in it.</summary>
-    public static LayerBuffers FromState(LayerState state, Span<float> pre, Span<float> hidden) => new()
+    public static LayerBuffers FromState(LayerState state, SequenceScratch scratch, Span<float> hidden) => new()
     {
         H0 = state.Hidden,
         C0 = state.Cell,
-        Pre = pre,
+        Pre = scratch.Pre,
+        Reduced = scratch.Reduced,
         Hidden = hidden,
         Cells = state.Cell,
         CellStepStride = 0,
@@ -58,6 +60,11 @@ internal static class Recurrence
         bool reverseTime,
         ref LayerBuffers buffers)
     {
+        if (layer.IsReduced)
+        {
+            RunReduced(kernel, layer, x, xStride, steps, batch, reverseTime, ref buffers);
+            return;
+        }
         int hp = layer.PaddedHidden;
         int block = batch * hp;
         if (steps * batch == 1 && buffers.Gates.IsEmpty)
@@ -89,6 +96,59 @@ internal static class Recurrence
                     cells.GruSteps(pre, hPrev, layer.Wh, layer.BiasHn, batch, hNext, gates);
                     break;
                 default:
+                    cells.ElmanSteps(layer.Nonlinearity, pre, hPrev, layer.Wh, batch, hNext);
+                    break;
+            }
+        }
+    }
+
+    // A bf16 or int8 layer (inference only): the reduced products fill the pre-activations (the input projection of
+    // the chunk, then W_hh·h of every stream at each step) and the float32 cells run on them with no product of their
+    // own (the layer's float32 matrices have no columns). A GRU keeps W_hn·h + b_hn apart, because r scales it.
+    private static void RunReduced(RnnKernel kernel, PackedLayer layer, ReadOnlySpan<float> x, int xStride, int steps, int batch,
+        bool reverseTime, ref LayerBuffers buffers)
+    {
+        ReducedScratch scratch = buffers.Reduced!;
+        ReducedProductKernel products = kernel.Reduced;
+        CellKernel cells = kernel.Cells;
+        int hp = layer.PaddedHidden, gw = layer.GateWidth, v = layer.Lanes;
+        int block = batch * hp, rows = steps * batch;
+        products.MultiplyRows(x, rows, xStride, layer.ReducedWx!, layer.Bias, accumulate: false, buffers.Pre[..(rows * gw)], scratch.Quantized);
+        for (int i = 0; i < steps; i++)
+        {
+            int t = reverseTime ? steps - 1 - i : i;
+            int previous = reverseTime ? t + 1 : t - 1;
+            ReadOnlySpan<float> hPrev = i == 0 ? buffers.H0 : buffers.Hidden.Slice(previous * block, block);
+            Span<float> pre = buffers.Pre.Slice(t * batch * gw, batch * gw);
+            Span<float> hNext = buffers.Hidden.Slice(t * block, block);
+            switch (layer.Cell)
+            {
+                case CellType.Lstm:
+                    products.MultiplyRows(hPrev, batch, hp, layer.ReducedWh!, default, accumulate: true, pre, scratch.Quantized);
+                    ReadOnlySpan<float> cPrev = i == 0 ? buffers.C0 : buffers.Cells.Slice(previous * buffers.CellStepStride, block);
+                    cells.LstmSteps(pre, hPrev, cPrev, layer.Wh, batch, buffers.Cells.Slice(t * buffers.CellStepStride, block), hNext, default);
+                    break;
+                case CellType.Gru:
+                    Span<float> hidden = scratch.HiddenProduct.AsSpan(0, batch * gw);
+                    Span<float> hn = scratch.HiddenBias.AsSpan(0, block);
+                    products.MultiplyRows(hPrev, batch, hp, layer.ReducedWh!, layer.HiddenBias, accumulate: false, hidden, scratch.Quantized);
+                    for (int s = 0; s < batch; s++)
+                    {
+                        for (int b = 0; b < layer.Blocks; b++)
+                        {
+                            int q = s * gw + b * 3 * v;
+                            for (int lane = 0; lane < 2 * v; lane++)
+                            {
+                                pre[q + lane] += hidden[q + lane]; // r and z: the x and h parts simply add
+                            }
+                            hidden.Slice(q + 2 * v, v).CopyTo(hn.Slice(s * hp + b * v, v));
+                        }
+                        cells.GruSteps(pre.Slice(s * gw, gw), hPrev.Slice(s * hp, hp), layer.Wh, hn.Slice(s * hp, hp), 1,
+                            hNext.Slice(s * hp, hp), default);
+                    }
+                    break;
+                default:
+                    products.MultiplyRows(hPrev, batch, hp, layer.ReducedWh!, default, accumulate: true, pre, scratch.Quantized);
                     cells.ElmanSteps(layer.Nonlinearity, pre, hPrev, layer.Wh, batch, hNext);
                     break;
             }

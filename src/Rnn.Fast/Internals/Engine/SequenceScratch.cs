@@ -25,6 +25,7 @@ internal sealed class SequenceScratch
         Second = new float[checked(rows * network.MaxRowWidth)];
         Inputs = new float[checked(rows * network.InputSize)];
         Outputs = new float[checked(rows * network.OutputSize)];
+        Reduced = network.Precision == WeightPrecision.Float32 ? null : new ReducedScratch(network, batch, rows);
     }
 
     /// <summary>Steps per chunk.</summary>
@@ -35,4 +36,37 @@ internal sealed class SequenceScratch
     public float[] Second { get; }
     public float[] Inputs { get; }   // [rows, I]: a batch-first chunk gathered time-major
     public float[] Outputs { get; }  // [rows, O]: a batch-first chunk's outputs before scattering
+
+    /// <summary>What a bf16 or int8 model's products need besides; null for float32 models.</summary>
+    public ReducedScratch? Reduced { get; }
+}
+
+/// <summary>
+/// The scratch of a reduced-precision model's products: int16 activations (int8 products), a GRU's separate
+/// <c>W_hh·h</c> rows and the head's padded output rows.
+/// </summary>
+internal sealed class ReducedScratch
+{
+    public ReducedScratch(Network network, int batch, int rows)
+    {
+        IEnumerable<PackedLayer> layers = network.Layers.Concat(network.Reverse ?? []);
+        int widestInput = layers.Max(l => Math.Max(l.InputSize, l.HiddenSize));
+        if (network.Head is { } head)
+        {
+            widestInput = Math.Max(widestInput, head.InputSize);
+            HeadRows = rows;
+            Head = new float[checked(rows * head.Reduced!.RowWidth)];
+        }
+        Quantized = network.Precision == WeightPrecision.Int8
+            ? new short[ReducedProductKernel.ScratchLength(Math.Max(rows, batch), widestInput)]
+            : [];
+        HiddenProduct = new float[checked(batch * network.MaxGateWidth)];
+        HiddenBias = new float[checked(batch * network.MaxRowWidth)];
+    }
+
+    public short[] Quantized { get; }       // [rows, 2·ceil(K/2)]: int16 activations of an int8 product
+    public float[] HiddenProduct { get; }   // [B, gate width]: a GRU's W_hh·h + [0, 0, b_hn]
+    public float[] HiddenBias { get; }      // [B, Hp]: a GRU's W_hn·h + b_hn per stream, where r scales it
+    public float[] Head { get; } = [];      // [HeadRows, head row width]: the head's padded output rows
+    public int HeadRows { get; }
 }

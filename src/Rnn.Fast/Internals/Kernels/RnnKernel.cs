@@ -13,7 +13,7 @@ namespace Rnn.Fast.Internals;
 /// <see cref="ProductKernel"/>.
 /// </remarks>
 internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel products, ElementwiseKernel elementwise,
-    CellKernel? streamCells = null, LatencyCells? latency = null)
+    CellKernel? streamCells = null, LatencyCells? latency = null, ReducedProductKernel? reduced = null)
 {
     /// <summary>Registry name: the ISA (<c>Avx512</c>, <c>Avx2Fma</c>, <c>Vector128</c>, <c>Scalar</c>).</summary>
     public string Name { get; } = name;
@@ -31,6 +31,10 @@ internal sealed class RnnKernel(string name, CellKernel cells, ProductKernel pro
     public LatencyCells? Latency { get; } = latency;
 
     public ProductKernel Products { get; } = products;
+
+    /// <summary>Products with bfloat16 or int8 weights (reduced-precision models).</summary>
+    public ReducedProductKernel Reduced { get; } = reduced ?? new ReducedProductsScalar(cells.Lanes);
+
     public ElementwiseKernel Elementwise { get; } = elementwise;
 
     /// <inheritdoc />
