@@ -24,50 +24,58 @@ public sealed partial class RnnModel
 {
     private readonly Network _network;
     private readonly RnnModelOptions _options;   // a deep copy: callers cannot change a model after creation
+    private readonly LayerWeights[]? _layers;    // float32 models: the weights as given
+    private readonly HeadWeights? _head;
+    private readonly Lazy<Dequantized>? _dequantized; // reduced models: made from the packed values on first use only
+
+    // A reduced model's public weights, made from its packed matrices: what its products use.
+    private sealed record Dequantized(LayerWeights[] Layers, HeadWeights? Head, LayerWeights[]? Reverse);
 
     private RnnModel(LayerWeights[] layers, HeadWeights? head, RnnKernel kernel, RnnModelOptions options,
         WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null)
     {
         ModelValidation.Validate(layers, head, options);
-        _options = Copy(options);
-        _network = new Network(layers, _options.ReverseLayers, head, _options.Skip, kernel, trainable: false, precision, int8);
+        var copy = Copy(options);
+        _network = new Network(layers, copy.ReverseLayers, head, copy.Skip, kernel, trainable: false, precision, int8);
         if (precision == WeightPrecision.Float32)
         {
-            Layers = layers;
-            Head = head;
+            _options = copy;
+            _layers = layers;
+            _head = head;
         }
         else
         {
-            // What the products use, so that a float32 model (or the reference) built from these computes the same model.
-            Layers = [.. _network.Layers.Select(l => l.ToWeights())];
-            Head = _network.Head?.ToWeights();
-            if (_network.Reverse is { } reverse)
-            {
-                _options = new RnnModelOptions
-                {
-                    ReverseLayers = [.. reverse.Select(l => l.ToWeights())],
-                    Skip = _options.Skip,
-                    InitialHidden = _options.InitialHidden,
-                    InitialCell = _options.InitialCell,
-                };
-            }
+            // The model keeps only its bf16/int8 matrices (a quarter or half of float32's memory); the float32 views
+            // (Layers, Head, reverse layers) are dequantized on demand, so a float32 model or the reference built from
+            // them computes the same model.
+            _options = new RnnModelOptions { Skip = copy.Skip, InitialHidden = copy.InitialHidden, InitialCell = copy.InitialCell };
+            Network network = _network;
+            _dequantized = new Lazy<Dequantized>(() => new Dequantized(
+                [.. network.Layers.Select(l => l.ToWeights())], network.Head?.ToWeights(),
+                network.Reverse?.Select(l => l.ToWeights()).ToArray()));
         }
     }
 
     /// <summary>
     /// How the weight matrices are stored (<see cref="WithPrecision"/>). For bf16 and int8 models, <see cref="Layers"/>,
-    /// <see cref="Head"/> and the reverse layers hold the dequantized values the products use.
+    /// <see cref="Head"/> and the reverse layers hold the dequantized values the products use (made on first access).
     /// </summary>
     public WeightPrecision Precision => _network.Precision;
 
     /// <summary>The recurrent layers, first to last (forward direction).</summary>
-    public IReadOnlyList<LayerWeights> Layers { get; }
+    public IReadOnlyList<LayerWeights> Layers => _layers ?? _dequantized!.Value.Layers;
 
     /// <summary>The dense head, or null when the output is the last layer's h.</summary>
-    public HeadWeights? Head { get; }
+    public HeadWeights? Head => _dequantized is null ? _head : _dequantized.Value.Head;
 
     /// <summary>Reverse layers, residual and initial state, as given at creation (a copy: changing it changes nothing).</summary>
-    public RnnModelOptions Options => Copy(_options);
+    public RnnModelOptions Options => _dequantized is null ? Copy(_options) : new RnnModelOptions
+    {
+        ReverseLayers = _dequantized.Value.Reverse,
+        Skip = _options.Skip,
+        InitialHidden = _options.InitialHidden is { } h ? [.. h.Select(a => a?.ToArray())] : null,
+        InitialCell = _options.InitialCell is { } c ? [.. c.Select(a => a?.ToArray())] : null,
+    };
 
     /// <summary>True when every layer also runs in reverse time (sequence API only).</summary>
     public bool IsBidirectional => _network.IsBidirectional;
@@ -83,7 +91,7 @@ public sealed partial class RnnModel
 
     /// <summary>Total number of weights and biases.</summary>
     public long ParameterCount =>
-        Layers.Sum(l => l.ParameterCount) + (_options.ReverseLayers?.Sum(l => l.ParameterCount) ?? 0)
+        Layers.Sum(l => l.ParameterCount) + (Options.ReverseLayers?.Sum(l => l.ParameterCount) ?? 0)
         + (Head?.ParameterCount ?? 0);
 
     internal Network Network => _network;
@@ -113,7 +121,7 @@ public sealed partial class RnnModel
     /// <summary>The same weights and options on another kernel (for comparing kernels).</summary>
     /// <exception cref="ArgumentException">Unknown or unsupported kernel.</exception>
     public RnnModel WithKernel(string kernel) =>
-        new([.. Layers], Head, KernelRegistry.Get(kernel), _options, Precision, _network.Int8Source());
+        new([.. Layers], Head, KernelRegistry.Get(kernel), Options, Precision, _network.Int8Source());
 
     /// <summary>
     /// The same model with its weight matrices (every recurrent layer and the head) stored in <paramref name="precision"/>;
@@ -140,7 +148,7 @@ public sealed partial class RnnModel
             return this;
         }
         // From a reduced model, start again from its dequantized values (the only float32 values it has).
-        return new RnnModel([.. Layers], Head, _network.Kernel, _options, precision);
+        return new RnnModel([.. Layers], Head, _network.Kernel, Options, precision);
     }
 
     private static RnnModelOptions Copy(RnnModelOptions options) => new()

@@ -13,14 +13,17 @@ internal sealed class PackedHead
         OutputSize = weights.OutputSize;
         PaddedInput = paddedInput;
         Activation = weights.Activation;
-        Weight = new float[checked(OutputSize * paddedInput)];
-        for (int o = 0; o < OutputSize; o++)
-        {
-            weights.Weight.Slice(o * InputSize, InputSize).CopyTo(Weight.AsSpan(o * paddedInput));
-        }
         Bias = weights.Bias.ToArray();
         HasBias = weights.HasBias;
-        if (precision != WeightPrecision.Float32)
+        if (precision == WeightPrecision.Float32)
+        {
+            Weight = new float[checked(OutputSize * paddedInput)];
+            for (int o = 0; o < OutputSize; o++)
+            {
+                weights.Weight.Slice(o * InputSize, InputSize).CopyTo(Weight.AsSpan(o * paddedInput));
+            }
+        }
+        else
         {
             // One gate of O units: the head is a product like any other, its rows [O] padded to whole blocks.
             Reduced = int8 is null
