@@ -67,7 +67,13 @@ public static class ReferenceStepBound
     private static double GammaDouble(int n) => n * UDouble / (1 - n * UDouble);
 
     /// <summary>One step of the model from <paramref name="state"/> (not modified) on one stream's input.</summary>
-    public static StepBounds Step(ReferenceModel model, ReadOnlySpan<float> input, ReferenceState state)
+    /// <param name="model">The reference model (for a reduced fast model: on its dequantized weights).</param>
+    /// <param name="input">One stream's input.</param>
+    /// <param name="state">The state the step starts from (not modified).</param>
+    /// <param name="precision">How the fast model stores its weights; the reference <paramref name="model"/> holds its
+    /// dequantized values. Int8 adds the int16 rounding of every product's activations (<see cref="Int8Activations"/>).</param>
+    public static StepBounds Step(ReferenceModel model, ReadOnlySpan<float> input, ReferenceState state,
+        WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state);
@@ -78,12 +84,12 @@ public static class ReferenceStepBound
         BoundedVector x = BoundedVector.Exact(input);
         for (int l = 0; l < model.Layers.Count; l++)
         {
-            (hidden[l], cell[l]) = CellStep(model.Layers[l], x, state.H[l], state.C[l]);
+            (hidden[l], cell[l]) = CellStep(model.Layers[l], x, state.H[l], state.C[l], precision);
             if (model.Reverse is { } reverse)
             {
                 // At T = 1 the reverse direction sees the same input, from its own state; the next
                 // layer sees both directions.
-                (BoundedVector h, BoundedVector? c) = CellStep(reverse[l], x, state.ReverseH[l], state.ReverseC[l]);
+                (BoundedVector h, BoundedVector? c) = CellStep(reverse[l], x, state.ReverseH[l], state.ReverseC[l], precision);
                 reverseHidden.Add(h);
                 reverseCell.Add(c);
                 x = hidden[l].Concat(h);
@@ -93,28 +99,52 @@ public static class ReferenceStepBound
                 x = hidden[l];
             }
         }
-        BoundedVector y = model.Head is { } head ? Dense(head, x) : x;
+        BoundedVector y = model.Head is { } head ? Dense(head, x, precision) : x;
         y = Skip(y, input, model.Options.Skip);
         return new StepBounds(hidden, cell, reverseHidden, reverseCell, y);
     }
 
     /// <summary>One cell step; the input <paramref name="x"/> may carry errors, the state h, c is exact.</summary>
-    public static (BoundedVector H, BoundedVector? C) CellStep(LayerWeights layer, BoundedVector x, double[] h, double[]? c)
+    public static (BoundedVector H, BoundedVector? C) CellStep(LayerWeights layer, BoundedVector x, double[] h, double[]? c,
+        WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(layer);
         return layer.Cell switch
         {
-            CellType.Lstm => Lstm(layer, x, h, c!),
-            CellType.Gru => (Gru(layer, x, h), null),
-            _ => (Elman(layer, x, h), null),
+            CellType.Lstm => Lstm(layer, x, h, c!, precision),
+            CellType.Gru => (Gru(layer, x, h, precision), null),
+            _ => (Elman(layer, x, h, precision), null),
         };
+    }
+
+    /// <summary>
+    /// The int16 rounding of an int8 product's activations, for row <paramref name="r"/>: each x̂_j becomes q_j·s_x with
+    /// s_x = m / 32767 (m = max |x̂|), off by at most half a step, m / 65534, plus a few roundings of the scale (4u·m);
+    /// through the row that is (m / 65534 + 4u·m)·Σ_j |W[r,j]|. Zero for other precisions.
+    /// </summary>
+    public static double Int8Activations(ReadOnlySpan<float> weight, BoundedVector x, int r, WeightPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (precision != WeightPrecision.Int8)
+        {
+            return 0;
+        }
+        int k = x.Value.Length;
+        double m = 0, rowSum = 0;
+        for (int j = 0; j < k; j++)
+        {
+            m = Math.Max(m, Math.Abs(x.Value[j]) + x.Bound[j]);
+            rowSum += Math.Abs(weight[r * k + j]);
+        }
+        return m * (1.0 / 65534 + 4 * U) * rowSum;
     }
 
     /// <summary>
     /// pre = b_ih + b_hh + W_ih x + W_hh h for every gate row, as one float sum of K = I + H + 2 terms in any
     /// order: |error| ≤ γ_K·Σ|terms| (docs/tolerances.md, step 1), plus Σ_j |W_ih[r,j]|·δx_j from the input's own error.
     /// </summary>
-    public static BoundedVector PreActivations(LayerWeights layer, BoundedVector x, double[] h)
+    public static BoundedVector PreActivations(LayerWeights layer, BoundedVector x, double[] h,
+        WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(x);
@@ -128,16 +158,17 @@ public static class ReferenceStepBound
         {
             value[r] = inputPart.Value[r] + hiddenPart.Value[r];
             double magnitude = Magnitude(layer.WeightIh, layer.BiasIh, x, r) + Magnitude(layer.WeightHh, layer.BiasHh, state, r);
-            bound[r] = Propagated(layer.WeightIh, x, r) + (Gamma(terms) + GammaDouble(terms)) * magnitude;
+            bound[r] = Propagated(layer.WeightIh, x, r) + (Gamma(terms) + GammaDouble(terms)) * magnitude
+                + Int8Activations(layer.WeightIh, x, r, precision) + Int8Activations(layer.WeightHh, state, r, precision);
         }
         return new BoundedVector(value, bound);
     }
 
     /// <summary>h' = f(pre): the pre-activation's error through f (Lipschitz), plus f's own ulp error.</summary>
-    public static BoundedVector Elman(LayerWeights layer, BoundedVector x, double[] h)
+    public static BoundedVector Elman(LayerWeights layer, BoundedVector x, double[] h, WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        BoundedVector pre = PreActivations(layer, x, h);
+        BoundedVector pre = PreActivations(layer, x, h, precision);
         var value = new double[pre.Value.Length];
         var bound = new double[value.Length];
         for (int r = 0; r < value.Length; r++)
@@ -152,12 +183,13 @@ public static class ReferenceStepBound
     /// factors: |âb̂ − ab| ≤ |â|·δb + |b|·δa; the two products and the sum of c' round at most twice per term
     /// (γ_2), the product of h' once (docs/tolerances.md, step 3).
     /// </summary>
-    public static (BoundedVector H, BoundedVector C) Lstm(LayerWeights layer, BoundedVector x, double[] h, double[] c)
+    public static (BoundedVector H, BoundedVector C) Lstm(LayerWeights layer, BoundedVector x, double[] h, double[] c,
+        WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(c);
         int n = layer.HiddenSize;
-        BoundedVector pre = PreActivations(layer, x, h);
+        BoundedVector pre = PreActivations(layer, x, h, precision);
         var hNext = new double[n];
         var hBound = new double[n];
         var cNext = new double[n];
@@ -186,13 +218,13 @@ public static class ReferenceStepBound
     /// and hn = W_hn h + b_hn (H + 1 terms) summed apart; h' = (1 − z)·n + z·h, which a kernel may evaluate
     /// as n + z·(h − n): the rounding term covers both forms (docs/tolerances.md, step 3).
     /// </summary>
-    public static BoundedVector Gru(LayerWeights layer, BoundedVector x, double[] h)
+    public static BoundedVector Gru(LayerWeights layer, BoundedVector x, double[] h, WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(h);
         int n = layer.HiddenSize;
-        BoundedVector pre = PreActivations(layer, x, h);
+        BoundedVector pre = PreActivations(layer, x, h, precision);
         BoundedVector inputPart = Affine(layer.WeightIh, layer.BiasIh, x);
         BoundedVector state = BoundedVector.Exact(h);
         BoundedVector hiddenPart = Affine(layer.WeightHh, layer.BiasHh, state);
@@ -206,9 +238,11 @@ public static class ReferenceStepBound
             int row = 2 * n + j;
             double xn = inputPart.Value[row];
             double dxn = Propagated(layer.WeightIh, x, row)
-                + (Gamma(layer.InputSize + 1) + GammaDouble(layer.InputSize + 1)) * Magnitude(layer.WeightIh, layer.BiasIh, x, row);
+                + (Gamma(layer.InputSize + 1) + GammaDouble(layer.InputSize + 1)) * Magnitude(layer.WeightIh, layer.BiasIh, x, row)
+                + Int8Activations(layer.WeightIh, x, row, precision);
             double hn = hiddenPart.Value[row];
-            double dhn = (Gamma(layer.HiddenSize + 1) + GammaDouble(layer.HiddenSize + 1)) * Magnitude(layer.WeightHh, layer.BiasHh, state, row);
+            double dhn = (Gamma(layer.HiddenSize + 1) + GammaDouble(layer.HiddenSize + 1)) * Magnitude(layer.WeightHh, layer.BiasHh, state, row)
+                + Int8Activations(layer.WeightHh, state, row, precision);
 
             // q = xn + r·hn: one product and one sum (or one FMA).
             double q = xn + r * hn;
@@ -232,7 +266,7 @@ public static class ReferenceStepBound
     /// y = g(W h + b) with h carrying errors: the sum as in <see cref="PreActivations"/> (K = H + 1 terms), then
     /// g; softmax by its own bound (docs/tolerances.md, step 4).
     /// </summary>
-    public static BoundedVector Dense(HeadWeights head, BoundedVector h)
+    public static BoundedVector Dense(HeadWeights head, BoundedVector h, WeightPrecision precision = WeightPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(head);
         ArgumentNullException.ThrowIfNull(h);
@@ -241,7 +275,8 @@ public static class ReferenceStepBound
         var bound = new double[pre.Value.Length];
         for (int o = 0; o < bound.Length; o++)
         {
-            bound[o] = Propagated(head.Weight, h, o) + (Gamma(terms) + GammaDouble(terms)) * Magnitude(head.Weight, head.Bias, h, o);
+            bound[o] = Propagated(head.Weight, h, o) + (Gamma(terms) + GammaDouble(terms)) * Magnitude(head.Weight, head.Bias, h, o)
+                + Int8Activations(head.Weight, h, o, precision);
         }
         if (head.Activation == Activation.Softmax)
         {

@@ -30,12 +30,59 @@ public sealed class StepBoundTests(ITestOutputHelper output)
     public void Run_OneStepBidirectional_WithinTheForwardErrorBound(string kernel) =>
         CheckAll(NetworkCase.Arbitrary(withHead: true, bidirectional: true), kernel);
 
+    [Theory]
+    [MemberData(nameof(Precision.PrecisionModelTests.KernelsAndPrecisions), MemberType = typeof(Precision.PrecisionModelTests))]
+    public void Step_ReducedPrecision_WithinTheForwardErrorBound(string kernel, WeightPrecision precision) =>
+        CheckAll(NetworkCase.Arbitrary(withHead: true), kernel, precision, maxTest: 60);
+
+    [Theory]
+    [MemberData(nameof(Precision.PrecisionModelTests.KernelsAndPrecisions), MemberType = typeof(Precision.PrecisionModelTests))]
+    public void Run_OneStepBidirectionalReducedPrecision_WithinTheForwardErrorBound(string kernel, WeightPrecision precision) =>
+        CheckAll(NetworkCase.Arbitrary(withHead: true, bidirectional: true), kernel, precision, maxTest: 30);
+
+    /// <summary>
+    /// The int8 step bound still sees one quantum: the reference on the dequantized weights with one weight moved by one
+    /// step of its row's scale (what a wrong q, a wrong lane or a dropped scale would do) is out of bounds.
+    /// </summary>
+    [Theory]
+    [InlineData(CellType.Lstm)]
+    [InlineData(CellType.Gru)]
+    [InlineData(CellType.Elman)]
+    public void Step_Int8OneQuantumOff_FailsTheStepBound(CellType cell)
+    {
+        var c = new NetworkCase(cell, Activation.Tanh, 12, 40, 1, 0, Activation.Identity, 1, 1, 1f, Seed: 21);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(WeightPrecision.Int8);
+        var random = new Random(3);
+        var reference = new ReferenceModel(model);
+        ReferenceState start = RandomReferenceState(reference, random);
+        float[] x = [.. Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        double correct = WorstRatio(model, start, x, ReferenceStepBound.Step(reference, x, start, WeightPrecision.Int8), out _);
+
+        LayerWeights l = model.Layers[0];
+        float[] whh = l.WeightHh.ToArray();
+        int row = (cell == CellType.Elman ? 0 : 2 * 40) + 7; // the candidate gate (g, n) or h itself: its tanh is least saturated
+        float step = whh.AsSpan(row * 40, 40).ToArray().Max(MathF.Abs) / 127;
+        int column = Enumerable.Range(0, 40).MaxBy(j => Math.Abs(start.H[0][j]));
+        whh[row * 40 + column] += step;
+        LayerWeights moved = cell switch
+        {
+            CellType.Lstm => LayerWeights.Lstm(12, 40, l.WeightIh.ToArray(), whh, l.BiasIh.ToArray(), l.BiasHh.ToArray()),
+            CellType.Gru => LayerWeights.Gru(12, 40, l.WeightIh.ToArray(), whh, l.BiasIh.ToArray(), l.BiasHh.ToArray()),
+            _ => LayerWeights.Elman(12, 40, Activation.Tanh, l.WeightIh.ToArray(), whh, l.BiasIh.ToArray(), l.BiasHh.ToArray()),
+        };
+        var wrongReference = new ReferenceModel([moved], null);
+        double wrong = WorstRatio(model, start, x, ReferenceStepBound.Step(wrongReference, x, start, WeightPrecision.Int8), out _);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cell} int8: error / step bound {correct:0.000} correct, {wrong:0.00} one quantum off"));
+        Assert.True(correct <= 1, $"the correct int8 model exceeds its bound ({correct})");
+        Assert.True(wrong > 1, $"one quantum went unnoticed by the int8 step bound ({wrong})");
+    }
+
     // Every case must stay within its bound; the worst ratio is printed, to show how much of the bound is used.
-    private void CheckAll(Arbitrary<NetworkCase> cases, string kernel)
+    private void CheckAll(Arbitrary<NetworkCase> cases, string kernel, WeightPrecision precision = WeightPrecision.Float32, int maxTest = 100)
     {
         double worst = 0;
-        Prop.ForAll(cases, c => worst = Math.Max(worst, CheckOneStep(c, kernel))).CheckSeeded();
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{kernel}: worst error / step bound {worst:0.000}"));
+        Prop.ForAll(cases, c => worst = Math.Max(worst, CheckOneStep(c, kernel, precision))).CheckSeeded(maxTest);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{kernel} {precision}: worst error / step bound {worst:0.000}"));
     }
 
     [Fact]
@@ -101,15 +148,15 @@ public sealed class StepBoundTests(ITestOutputHelper output)
     }
 
     /// <summary>One step (Step, and Run over one step) of every stream from a random state; returns the worst error / bound.</summary>
-    private static double CheckOneStep(NetworkCase c, string kernel)
+    private static double CheckOneStep(NetworkCase c, string kernel, WeightPrecision precision = WeightPrecision.Float32)
     {
-        RnnModel model = c.Build(kernel);
+        RnnModel model = c.Build(kernel).WithPrecision(precision);
         var reference = new ReferenceModel(model);
         var random = new Random(unchecked(c.Seed * 17 + 1));
         ReferenceState[] starts = [.. Enumerable.Range(0, c.Batch).Select(_ => RandomReferenceState(reference, random))];
         float[] inputs = c.Inputs().AsSpan(0, c.Batch * model.InputSize).ToArray();
         StepBounds[] bounds = [.. Enumerable.Range(0, c.Batch).Select(b =>
-            ReferenceStepBound.Step(reference, inputs.AsSpan(b * model.InputSize, model.InputSize), starts[b]))];
+            ReferenceStepBound.Step(reference, inputs.AsSpan(b * model.InputSize, model.InputSize), starts[b], precision))];
 
         double worst = 0;
         foreach (bool viaRun in model.IsBidirectional ? new[] { true } : [false, true])
