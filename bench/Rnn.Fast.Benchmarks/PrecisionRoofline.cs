@@ -29,7 +29,8 @@ namespace Rnn.Fast.Benchmarks;
 /// already uses for this CPU (family 25, model 17): L1 166 GB/s and L2 83 GB/s (64 and 32 B/cycle at 2.6 GHz,
 /// perf-results/AMD-EPYC-f25m17/realtime-step.md) and L3 98 GB/s (issue 15: "8 MB of weights per step at 98 GB/s is
 /// 85.6 µs"). RNNFAST_ROOFLINE_GBPS="l1,l2,l3" replaces them (e.g. with bench/ceilings/ceilings.c's figures for another
-/// CPU). The FMA peak is measured in the process that writes the report (twelve independent FMA chains, best of five,
+/// CPU), RNNFAST_ROOFLINE_GBPS=measured with the read bandwidths measured in the reporting process, which the roofline
+/// file prints beside the constants in any case. The FMA peak is measured in the process that writes the report (twelve independent FMA chains, best of five,
 /// the larger of 256 and 512 bits, as the throughput harness does) unless RNNFAST_FMA_PEAK (GFLOP/s) gives it.</para>
 /// </remarks>
 internal static class PrecisionRoofline
@@ -99,12 +100,66 @@ internal static class PrecisionRoofline
 
     private static double[] ReadBandwidths()
     {
-        if (Environment.GetEnvironmentVariable("RNNFAST_ROOFLINE_GBPS") is { Length: > 0 } given)
+        string? given = Environment.GetEnvironmentVariable("RNNFAST_ROOFLINE_GBPS");
+        if (string.Equals(given, "measured", StringComparison.OrdinalIgnoreCase))
+        {
+            return [.. MeasuredBandwidths];
+        }
+        if (given is { Length: > 0 })
         {
             double[] values = [.. given.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
-            return values.Length == 3 ? values : throw new FormatException($"RNNFAST_ROOFLINE_GBPS needs three values (L1, L2, L3 in GB/s), got '{given}'.");
+            return values.Length == 3 ? values : throw new FormatException($"RNNFAST_ROOFLINE_GBPS needs three values (L1, L2, L3 in GB/s) or 'measured', got '{given}'.");
         }
         return [166, 83, 98];
+    }
+
+    private static readonly Lazy<double[]> s_measured = new(() => [MeasureReadBandwidth(16 << 10), MeasureReadBandwidth(512 << 10), MeasureReadBandwidth(8 << 20)]);
+
+    /// <summary>
+    /// Read bandwidth in GB/s measured in this process from buffers of 16 KiB, 512 KiB and 8 MiB (half of L1 and L2, a
+    /// quarter of L3: the sizes of bench/ceilings/ceilings.c), for comparison with the constants; used for the floor only
+    /// with RNNFAST_ROOFLINE_GBPS=measured.
+    /// </summary>
+    public static IReadOnlyList<double> MeasuredBandwidths => s_measured.Value;
+
+    // Eight independent 256-bit load+add chains over the buffer, as ceilings.c does; the best of 15 passes of about 10 ms
+    // (wall time: a short pass is usually not preempted, and the best one is the least disturbed).
+    private static double MeasureReadBandwidth(int bytes)
+    {
+        var buffer = new float[bytes / sizeof(float)];
+        for (int i = 0; i < buffer.Length; i++)
+        {
+            buffer[i] = 1e-3f * (i % 7);
+        }
+        int reps = Math.Max(4, (int)(40_000_000L / bytes));   // ≈ 40 MB per pass
+        double best = 0;
+        float sink = 0;
+        for (int pass = 0; pass < 15; pass++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            sink += SumAll(buffer, reps);
+            double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+            best = Math.Max(best, (double)bytes * reps / seconds / 1e9);
+        }
+        return best + (sink == 12345f ? 1e-9 : 0);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static float SumAll(float[] buffer, int reps)
+    {
+        ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer);
+        Vector256<float> b0 = Vector256<float>.Zero, b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
+        for (int r = 0; r < reps; r++)
+        {
+            for (nuint i = 0; i < (nuint)buffer.Length; i += 64)
+            {
+                b0 += Vector256.LoadUnsafe(ref start, i); b1 += Vector256.LoadUnsafe(ref start, i + 8);
+                b2 += Vector256.LoadUnsafe(ref start, i + 16); b3 += Vector256.LoadUnsafe(ref start, i + 24);
+                b4 += Vector256.LoadUnsafe(ref start, i + 32); b5 += Vector256.LoadUnsafe(ref start, i + 40);
+                b6 += Vector256.LoadUnsafe(ref start, i + 48); b7 += Vector256.LoadUnsafe(ref start, i + 56);
+            }
+        }
+        return Vector256.Sum(b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7);
     }
 
     /// <summary>The floor of a benchmark case of the precision suites (method name = precision).</summary>
@@ -123,7 +178,15 @@ internal static class PrecisionRoofline
     public static string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"FMA peak {FmaPeak:0.0} GFLOP/s ({(Environment.GetEnvironmentVariable("RNNFAST_FMA_PEAK") is { Length: > 0 } ? "RNNFAST_FMA_PEAK" : "measured in this run, one core")}); " +
         $"read bandwidth L1 {Bandwidths[0]:0} GB/s (≤ 32 KiB), L2 {Bandwidths[1]:0} GB/s (≤ 1 MiB), L3 {Bandwidths[2]:0} GB/s (≤ 32 MiB) " +
-        $"({(Environment.GetEnvironmentVariable("RNNFAST_ROOFLINE_GBPS") is { Length: > 0 } ? "RNNFAST_ROOFLINE_GBPS" : "the repository's figures for Zen 4: realtime-step.md for L1/L2, issue 15 for L3")})");
+        $"({BandwidthSource()}); measured in this run for comparison (16 KiB / 512 KiB / 8 MiB buffers): " +
+        $"{MeasuredBandwidths[0]:0} / {MeasuredBandwidths[1]:0} / {MeasuredBandwidths[2]:0} GB/s");
+
+    private static string BandwidthSource() => Environment.GetEnvironmentVariable("RNNFAST_ROOFLINE_GBPS") switch
+    {
+        { Length: > 0 } given when given.Equals("measured", StringComparison.OrdinalIgnoreCase) => "RNNFAST_ROOFLINE_GBPS=measured",
+        { Length: > 0 } => "RNNFAST_ROOFLINE_GBPS",
+        _ => "the repository's figures for Zen 4: realtime-step.md for L1/L2, issue 15 for L3",
+    };
 }
 
 /// <summary>The precision suites' config: the speed-up and roofline columns and the roofline file.</summary>
