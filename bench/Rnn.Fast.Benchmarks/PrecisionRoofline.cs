@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using BenchmarkDotNet.Columns;
@@ -30,8 +33,9 @@ namespace Rnn.Fast.Benchmarks;
 /// perf-results/AMD-EPYC-f25m17/realtime-step.md) and L3 98 GB/s (issue 15: "8 MB of weights per step at 98 GB/s is
 /// 85.6 µs"). RNNFAST_ROOFLINE_GBPS="l1,l2,l3" replaces them (e.g. with bench/ceilings/ceilings.c's figures for another
 /// CPU), RNNFAST_ROOFLINE_GBPS=measured with the read bandwidths measured in the reporting process, which the roofline
-/// file prints beside the constants in any case. The FMA peak is measured in the process that writes the report (twelve independent FMA chains, best of five,
-/// the larger of 256 and 512 bits, as the throughput harness does) unless RNNFAST_FMA_PEAK (GFLOP/s) gives it.</para>
+/// file prints beside the constants in any case. The FMA peak is measured in the process that writes the report
+/// (twelve independent FMA chains, best of five, the larger of 256 and 512 bits, as the throughput harness does) unless
+/// RNNFAST_FMA_PEAK (GFLOP/s) gives it; without x86 FMA it is 0 and the floor has no compute half.</para>
 /// </remarks>
 internal static class PrecisionRoofline
 {
@@ -75,7 +79,7 @@ internal static class PrecisionRoofline
             ? wih + whh
             : whh + (double)wih * ((sequenceSteps + MinChunkSteps - 1) / MinChunkSteps) / sequenceSteps;
         int level = LevelOf(resident);
-        double computeNs = flops / FmaPeak;                                     // flop / (GFLOP/s) = ns
+        double computeNs = FmaPeak > 0 ? flops / FmaPeak : 0;                          // flop / (GFLOP/s) = ns
         double bandwidthNs = level < 0 ? double.NaN : bytesPerStep / Bandwidths[level]; // B / (GB/s) = ns
         return new Floor(wih + whh, level, computeNs, bandwidthNs);
     }
@@ -136,18 +140,18 @@ internal static class PrecisionRoofline
         float sink = 0;
         for (int pass = 0; pass < 15; pass++)
         {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            long start = Stopwatch.GetTimestamp();
             sink += SumAll(buffer, reps);
-            double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             best = Math.Max(best, (double)bytes * reps / seconds / 1e9);
         }
         return best + (sink == 12345f ? 1e-9 : 0);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static float SumAll(float[] buffer, int reps)
     {
-        ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer);
+        ref float start = ref MemoryMarshal.GetArrayDataReference(buffer);
         Vector256<float> b0 = Vector256<float>.Zero, b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
         for (int r = 0; r < reps; r++)
         {
