@@ -5,6 +5,8 @@
 #   bench/run.sh --quick                          # short job (3 warm-up + 5 x 250 ms iterations)
 #   bench/run.sh --filter '*Streaming*' --quick   # a subset; any BenchmarkDotNet argument passes through
 #   bench/run.sh --job short                      # BenchmarkDotNet's own short job
+#   bench/run.sh --precision                      # issue 15's precision suites (= --filter '*Precision*')
+#   bench/run.sh --precision --job dry            # one cold iteration per case: checks that every case runs
 #
 # <cpu> is the model name from /proc/cpuinfo, sanitized for a path. Each report keeps BenchmarkDotNet's
 # environment header (CPU, runtime, JIT ISA); environment.txt (one section appended per run) adds
@@ -23,7 +25,11 @@ cpu_dir="$(printf '%s-f%sm%s' "${cpu_model:-unknown-cpu}" "${cpu_family:-x}" "${
 out="perf-results/${cpu_dir}"
 artifacts="BenchmarkDotNet.Artifacts/run-$(date -u +%Y%m%dT%H%M%SZ)"
 
-args=("$@")
+args=()
+for arg in "$@"; do
+    # --precision selects the reduced-precision suites (PrecisionStepBenchmarks, PrecisionSequenceBenchmarks).
+    if [[ "$arg" == "--precision" ]]; then args+=(--filter '*Precision*'); else args+=("$arg"); fi
+done
 if [[ " ${args[*]-} " != *" --filter "* && " ${args[*]-} " != *" -f "* ]]; then
     args+=(--filter '*')
 fi
@@ -35,7 +41,8 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$out"
 shopt -s nullglob
 copied=0
-for report in "$artifacts"/results/*-report-github.md "$artifacts"/results/*-report.csv; do
+# *-roofline.md: the FMA peak and bandwidths behind a precision report's floor columns (PrecisionRooflineExporter).
+for report in "$artifacts"/results/*-report-github.md "$artifacts"/results/*-report.csv "$artifacts"/results/*-roofline.md; do
     name="$(basename "$report")"
     cp "$report" "$out/${name#Rnn.Fast.Benchmarks.}"
     copied=$((copied + 1))
@@ -61,6 +68,7 @@ done
     echo "load average (1/5/15 min) before: ${load_before}, after: ${load_after} (on $(nproc) cores)"
     echo "dotnet sdk: $(dotnet --version)"
     echo "RNNFAST_KERNEL: ${RNNFAST_KERNEL:-<unset>}"
+    echo "other RNNFAST_ variables: $(env | grep -E '^RNNFAST_' | grep -v '^RNNFAST_KERNEL=' | tr '\n' ' ')"
     echo "DOTNET_ variables: $(env | grep -E '^DOTNET_Enable' | tr '\n' ' ')"
 } >> "$out/environment.txt"
 

@@ -32,6 +32,16 @@ if (args.Contains("--latency", StringComparer.Ordinal))
     return LatencyHarness.Run(args);
 }
 bool quick = args.Contains("--quick", StringComparer.Ordinal);
-string[] rest = [.. args.Where(a => !string.Equals(a, "--quick", StringComparison.Ordinal))];
+// `--precision` selects the reduced-precision suites of issue 15 (PrecisionStepBenchmarks, PrecisionSequenceBenchmarks),
+// the same as `--filter '*Precision*'`; add `--job dry` for a one-iteration check that every case runs:
+//   dotnet run -c Release --project bench/Rnn.Fast.Benchmarks -- --precision --job dry
+bool precision = args.Contains("--precision", StringComparer.Ordinal);
+string[] rest = [.. args.Where(a => a is not ("--quick" or "--precision"))];
+if (precision)
+{
+    rest = rest.Contains("--filter", StringComparer.Ordinal) || rest.Contains("-f", StringComparer.Ordinal)
+        ? throw new ArgumentException("--precision is a filter: give it or --filter, not both.")
+        : [.. rest, "--filter", "*Precision*"];
+}
 BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run(rest, BenchmarkConfig.Create(quick));
 return 0;

@@ -174,7 +174,7 @@ internal static class ThroughputHarness
 
     // Twelve independent FMA chains: enough to cover a 4-cycle latency on two pipes. The best of five runs of
     // about 50 ms each.
-    private static double FmaPeak512()
+    internal static double FmaPeak512()
     {
         const int iterations = 2_000_000;
         double best = 0;
@@ -188,7 +188,7 @@ internal static class ThroughputHarness
         return best;
     }
 
-    private static double FmaPeak256()
+    internal static double FmaPeak256()
     {
         const int iterations = 2_000_000;
         double best = 0;
