@@ -32,11 +32,11 @@ public sealed partial class RnnModel
     private sealed record Dequantized(LayerWeights[] Layers, HeadWeights? Head, LayerWeights[]? Reverse);
 
     private RnnModel(LayerWeights[] layers, HeadWeights? head, RnnKernel kernel, RnnModelOptions options,
-        WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null)
+        WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null, bool? reducedProducts = null)
     {
         ModelValidation.Validate(layers, head, options);
         var copy = Copy(options);
-        _network = new Network(layers, copy.ReverseLayers, head, copy.Skip, kernel, trainable: false, precision, int8);
+        _network = new Network(layers, copy.ReverseLayers, head, copy.Skip, kernel, trainable: false, precision, int8, reducedProducts);
         if (precision == WeightPrecision.Float32)
         {
             _options = copy;
@@ -121,7 +121,7 @@ public sealed partial class RnnModel
     /// <summary>The same weights and options on another kernel (for comparing kernels).</summary>
     /// <exception cref="ArgumentException">Unknown or unsupported kernel.</exception>
     public RnnModel WithKernel(string kernel) =>
-        new([.. Layers], Head, KernelRegistry.Get(kernel), Options, Precision, _network.Int8Source());
+        new([.. Layers], Head, KernelRegistry.Get(kernel), Options, Precision, _network.Int8Source(), _network.ReducedProductsForced);
 
     /// <summary>
     /// The same model with its weight matrices (every recurrent layer and the head) stored in <paramref name="precision"/>;
@@ -137,18 +137,26 @@ public sealed partial class RnnModel
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/>.</exception>
     /// <exception cref="ArgumentException">Int8 of a model with a non-finite weight.</exception>
-    public RnnModel WithPrecision(WeightPrecision precision)
+    public RnnModel WithPrecision(WeightPrecision precision) => WithPrecisionAndProducts(precision, reducedProducts: null);
+
+    /// <summary>
+    /// <see cref="WithPrecision"/> with the reduced products forced on or off for every matrix, whatever
+    /// its size (tests of the reduced kernels on small models); null for the size rule.
+    /// </summary>
+    internal RnnModel WithPrecisionAndProducts(WeightPrecision precision, bool? reducedProducts)
     {
         if (!Enum.IsDefined(precision))
         {
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16 or Int8.");
         }
-        if (precision == Precision)
+        if (precision == Precision && reducedProducts == _network.ReducedProductsForced)
         {
             return this;
         }
-        // From a reduced model, start again from its dequantized values (the only float32 values it has).
-        return new RnnModel([.. Layers], Head, _network.Kernel, Options, precision);
+        // From a reduced model, start again from its dequantized values (the only float32 values it has); int8 keeps its
+        // exact values (requantizing q·s could move a scale by an ulp).
+        Int8Weights? int8 = precision == WeightPrecision.Int8 ? _network.Int8Source() : null;
+        return new RnnModel([.. Layers], Head, _network.Kernel, Options, precision, int8, reducedProducts);
     }
 
     private static RnnModelOptions Copy(RnnModelOptions options) => new()

@@ -121,7 +121,7 @@ public sealed class PrecisionApiTests
     [InlineData(CellType.Elman)]
     public void Int8_NonFiniteInput_GivesNaNNotAWrongNumber(CellType cell)
     {
-        RnnModel model = Models.Of(cell, 3, 24, 2, seed: 5).WithPrecision(WeightPrecision.Int8);
+        RnnModel model = Models.Of(cell, 3, 24, 2, seed: 5).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true);
         RnnState state = model.CreateState();
         var y = new float[2];
         model.Step([1f, float.NaN, 0f], state, y);
@@ -139,7 +139,7 @@ public sealed class PrecisionApiTests
     [InlineData(WeightPrecision.Int8, CellType.Elman)]
     public void StepAndRun_ReducedModels_AllocateNothingFromTheFirstCallOnAFreshThread(WeightPrecision precision, CellType cell)
     {
-        RnnModel model = Models.Of(cell, 4, 70, 3, seed: 2).WithPrecision(precision);
+        RnnModel model = Models.Of(cell, 4, 70, 3, seed: 2).WithPrecisionAndProducts(precision, reducedProducts: true);
         long stepBytes = -1, runBytes = -1, warmStep = -1;
         var thread = new Thread(() =>
         {
@@ -158,6 +158,47 @@ public sealed class PrecisionApiTests
         Assert.Equal(0, stepBytes);
         Assert.Equal(0, runBytes);
         Assert.Equal(0, warmStep);
+    }
+}
+
+/// <summary>Which matrices run through the reduced products: only those too big for L1 as float32 (ReducedExecution).</summary>
+public sealed class ReducedExecutionTests
+{
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SmallLayers_RunAsFloat32OnTheDequantizedValues(WeightPrecision precision)
+    {
+        // 1×16 audio LSTM: 4.4 KB of float32 weights, far under the threshold: the float32 latency kernels run it.
+        RnnModel model = Models.Lstm(1, 16, 1, seed: 8).WithPrecision(precision);
+        Assert.False(model.Network.UsesReducedProducts);
+        Assert.Equal(precision, model.Precision);
+        RnnModel dequantized = RnnModel.Create(model.Layers, model.Head, model.Kernel);
+        float[] x = [.. Enumerable.Range(0, 50).Select(i => MathF.Sin(i * 0.3f))];
+        float[] a = new float[50], b = new float[50];
+        model.Run(x, 50, model.CreateState(), a);
+        dequantized.Run(x, 50, dequantized.CreateState(), b);
+        Assert.Equal(b, a); // the same kernels on the same values
+    }
+
+    [Fact]
+    public void LargeLayers_UseTheReducedProducts_AndTheHeadDecidesOnItsOwn()
+    {
+        RnnModel model = Models.Lstm(128, 128, 2, seed: 8).WithPrecision(WeightPrecision.Int8);
+        Assert.True(model.Network.UsesReducedProducts);
+        Assert.True(model.Network.Layers[0].UsesReducedProducts);
+        Assert.False(model.Network.Head!.UsesReducedProducts); // 2×128 floats: float32
+        Assert.True(Models.Lstm(128, 128, 2, seed: 8).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true).Network.Head!.UsesReducedProducts);
+    }
+
+    [Fact]
+    public void WithKernel_KeepsForcedProducts()
+    {
+        RnnModel forced = Models.Lstm(1, 16, 1, seed: 8).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true);
+        foreach (string kernel in RnnKernels.Available)
+        {
+            Assert.True(forced.WithKernel(kernel).Network.UsesReducedProducts);
+        }
     }
 }
 

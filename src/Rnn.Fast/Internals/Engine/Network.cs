@@ -10,20 +10,23 @@ namespace Rnn.Fast.Internals;
 internal sealed partial class Network
 {
     public Network(IReadOnlyList<LayerWeights> layers, IReadOnlyList<LayerWeights>? reverse, HeadWeights? head, int skip,
-        RnnKernel kernel, bool trainable, WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null)
+        RnnKernel kernel, bool trainable, WeightPrecision precision = WeightPrecision.Float32, Int8Weights? int8 = null,
+        bool? reducedProducts = null)
     {
         int lanes = kernel.Lanes;
         Kernel = kernel;
         Precision = precision;
-        Layers = [.. layers.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.Ih[i], int8?.Hh[i]))];
+        Layers = [.. layers.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.Ih[i], int8?.Hh[i], reducedProducts))];
         Reverse = reverse is null ? null
-            : [.. reverse.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.ReverseIh?[i], int8?.ReverseHh?[i]))];
+            : [.. reverse.Select((l, i) => new PackedLayer(l, lanes, trainable, precision, int8?.ReverseIh?[i], int8?.ReverseHh?[i], reducedProducts))];
         Skip = skip;
         InputSize = layers[0].InputSize;
         int lastWidth = (reverse is null ? 1 : 2) * layers[^1].HiddenSize;
-        Head = head is null ? null : new PackedHead(head, RoundUp(lastWidth, lanes), trainable, precision, lanes, int8?.Head);
+        Head = head is null ? null : new PackedHead(head, RoundUp(lastWidth, lanes), trainable, precision, lanes, int8?.Head, reducedProducts);
+        ReducedProductsForced = reducedProducts;
         OutputSize = head?.OutputSize ?? lastWidth;
         MaxGateWidth = Layers.Concat(Reverse ?? []).Max(l => l.GateWidth);
+        UsesReducedProducts = Layers.Concat(Reverse ?? []).Any(l => l.UsesReducedProducts) || Head?.UsesReducedProducts == true;
         MaxRowWidth = Enumerable.Range(0, Layers.Length).Max(OutputStride);
     }
 
@@ -31,6 +34,12 @@ internal sealed partial class Network
 
     /// <summary>How the weight matrices of every layer and the head are stored.</summary>
     public WeightPrecision Precision { get; }
+
+    /// <summary>Reduced products forced on or off for every reduced matrix (tests), or null for the size rule.</summary>
+    public bool? ReducedProductsForced { get; }
+
+    /// <summary>True when any layer or the head multiplies by reduced matrices (else everything runs as float32).</summary>
+    public bool UsesReducedProducts { get; }
     public PackedLayer[] Layers { get; }       // forward direction of each layer
     public PackedLayer[]? Reverse { get; }     // reverse direction of each layer, or null
     public PackedHead? Head { get; }
@@ -59,7 +68,7 @@ internal sealed partial class Network
         Span<float> output)         // [B, O]
     {
         int batch = state.Batch;
-        if (Kernel.Latency is { } latency && Precision == WeightPrecision.Float32)
+        if (Kernel.Latency is { } latency && !UsesReducedProducts)
         {
             if (batch == 1)
             {

@@ -16,7 +16,7 @@ internal static class OutputStage
         ReducedScratch? reduced = null)
     {
         int outputs = y.Length / Math.Max(rows, 1);
-        if (head?.Reduced is { } weight)
+        if (head is { UsesReducedProducts: true, Reduced: { } weight })
         {
             WriteReduced(kernel, head, weight, skip, h, hStride, x, inputSize, rows, y, outputs, reduced!);
             return;

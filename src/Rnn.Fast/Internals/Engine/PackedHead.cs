@@ -7,7 +7,7 @@ namespace Rnn.Fast.Internals;
 internal sealed class PackedHead
 {
     public PackedHead(HeadWeights weights, int paddedInput, bool withGradients = false,
-        WeightPrecision precision = WeightPrecision.Float32, int lanes = 1, Int8Matrix? int8 = null)
+        WeightPrecision precision = WeightPrecision.Float32, int lanes = 1, Int8Matrix? int8 = null, bool? reducedProducts = null)
     {
         InputSize = weights.InputSize;
         OutputSize = weights.OutputSize;
@@ -15,23 +15,25 @@ internal sealed class PackedHead
         Activation = weights.Activation;
         Bias = weights.Bias.ToArray();
         HasBias = weights.HasBias;
-        if (precision == WeightPrecision.Float32)
-        {
-            Weight = new float[checked(OutputSize * paddedInput)];
-            for (int o = 0; o < OutputSize; o++)
-            {
-                weights.Weight.Slice(o * InputSize, InputSize).CopyTo(Weight.AsSpan(o * paddedInput));
-            }
-        }
-        else
+        ReadOnlySpan<float> rows = weights.Weight;
+        if (precision != WeightPrecision.Float32)
         {
             // One gate of O units: the head is a product like any other, its rows [O] padded to whole blocks.
             Reduced = int8 is null
                 ? ReducedMatrix.FromRows(weights.Weight, OutputSize, InputSize, 1, lanes, precision)
                 : ReducedMatrix.FromInt8(int8.Values, int8.Scales, OutputSize, InputSize, 1, lanes);
-            ReducedBias = new float[Reduced.RowWidth];
-            Bias.CopyTo(ReducedBias, 0);
-            Weight = [];
+            UsesReducedProducts = ReducedExecution.UseReducedProducts(4L * OutputSize * InputSize, reducedProducts);
+            if (UsesReducedProducts)
+            {
+                ReducedBias = new float[Reduced.RowWidth];
+                Bias.CopyTo(ReducedBias, 0);
+            }
+            rows = Reduced.ToRows(); // a small head runs as float32 on its dequantized values (ReducedExecution)
+        }
+        Weight = UsesReducedProducts ? [] : new float[checked(OutputSize * paddedInput)];
+        for (int o = 0; o < OutputSize && !UsesReducedProducts; o++)
+        {
+            rows.Slice(o * InputSize, InputSize).CopyTo(Weight.AsSpan(o * paddedInput));
         }
         if (withGradients)
         {
@@ -48,10 +50,13 @@ internal sealed class PackedHead
     /// <summary>False for <c>nn.Linear(bias=False)</c>: the bias is zero, not trained and not exported.</summary>
     public bool HasBias { get; }
 
-    public float[] Weight { get; }           // [O, Hp]; empty when reduced
+    public float[] Weight { get; }           // [O, Hp]; empty when the reduced products run
 
     /// <summary>The weight in bf16 or int8 as one gate of O units; null for float32.</summary>
     public ReducedMatrix? Reduced { get; }
+
+    /// <summary>True when the head multiplies by <see cref="Reduced"/>; false when it runs as float32 (<see cref="Weight"/>).</summary>
+    public bool UsesReducedProducts { get; }
 
     /// <summary>The bias padded to <see cref="ReducedMatrix.RowWidth"/>; empty for float32.</summary>
     public float[] ReducedBias { get; } = [];

@@ -12,7 +12,8 @@ internal sealed class PackedLayer
     private bool _transposesCurrent;
 
     public PackedLayer(LayerWeights weights, int lanes, bool withGradients = false,
-        WeightPrecision precision = WeightPrecision.Float32, Int8Matrix? int8Ih = null, Int8Matrix? int8Hh = null)
+        WeightPrecision precision = WeightPrecision.Float32, Int8Matrix? int8Ih = null, Int8Matrix? int8Hh = null,
+        bool? reducedProducts = null)
     {
         Cell = weights.Cell;
         Nonlinearity = weights.Nonlinearity;
@@ -38,14 +39,25 @@ internal sealed class PackedLayer
             ReducedWh = int8Hh is null
                 ? ReducedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes, precision)
                 : ReducedMatrix.FromInt8(int8Hh.Values, int8Hh.Scales, HiddenSize, HiddenSize, Gates, lanes);
-            Wx = new PackedMatrix(HiddenSize, 0, Gates, lanes);
-            Wh = new PackedMatrix(HiddenSize, 0, Gates, lanes);
+            long float32Bytes = 4L * Gates * HiddenSize * (InputSize + HiddenSize);
+            UsesReducedProducts = ReducedExecution.UseReducedProducts(float32Bytes, reducedProducts);
+            if (UsesReducedProducts)
+            {
+                Wx = new PackedMatrix(HiddenSize, 0, Gates, lanes);
+                Wh = new PackedMatrix(HiddenSize, 0, Gates, lanes);
+            }
+            else
+            {
+                // Small enough to sit in L1 as float32: the float32 kernels on the dequantized values (ReducedExecution).
+                Wx = PackedMatrix.FromRows(ReducedWx.ToRows(), HiddenSize, InputSize, Gates, lanes);
+                Wh = PackedMatrix.FromRows(ReducedWh.ToRows(), HiddenSize, HiddenSize, Gates, lanes);
+            }
         }
         BiasIh = PackedMatrix.FromRows(weights.BiasIh, HiddenSize, 1, Gates, lanes);
         BiasHh = PackedMatrix.FromRows(weights.BiasHh, HiddenSize, 1, Gates, lanes);
         Bias = new float[GateWidth];
         BiasHn = Cell == CellType.Gru ? new float[PaddedHidden] : [];
-        HiddenBias = Cell == CellType.Gru && IsReduced ? new float[GateWidth] : [];
+        HiddenBias = Cell == CellType.Gru && UsesReducedProducts ? new float[GateWidth] : [];
         if (withGradients)
         {
             if (IsReduced)
@@ -82,14 +94,20 @@ internal sealed class PackedLayer
     /// <summary>Floats per row of packed gate pre-activations: Blocks × Gates × lanes.</summary>
     public int GateWidth => Wh.RowWidth;
 
-    public PackedMatrix Wx { get; }      // [nb, I, G, V]; no columns when reduced
-    public PackedMatrix Wh { get; }      // [nb, H, G, V]; no columns when reduced
+    public PackedMatrix Wx { get; }      // [nb, I, G, V]; no columns when the reduced products run
+    public PackedMatrix Wh { get; }      // [nb, H, G, V]; no columns when the reduced products run
 
     /// <summary>How the weight matrices are stored; biases are always float32.</summary>
     public WeightPrecision Precision { get; }
 
     /// <summary>True when the weights are bf16 or int8 (<see cref="ReducedWx"/>, <see cref="ReducedWh"/>).</summary>
     public bool IsReduced => Precision != WeightPrecision.Float32;
+
+    /// <summary>
+    /// True when the recurrence multiplies by <see cref="ReducedWx"/> and <see cref="ReducedWh"/>; false for float32 layers
+    /// and for reduced layers small enough to run as float32 on their dequantized values (<see cref="ReducedExecution"/>).
+    /// </summary>
+    public bool UsesReducedProducts { get; }
 
     public ReducedMatrix? ReducedWx { get; }  // [nb, ceil(I/2), G, V, 2], reduced layers only
     public ReducedMatrix? ReducedWh { get; }  // [nb, ceil(H/2), G, V, 2], reduced layers only

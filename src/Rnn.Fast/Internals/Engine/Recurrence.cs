@@ -60,7 +60,7 @@ internal static class Recurrence
         bool reverseTime,
         ref LayerBuffers buffers)
     {
-        if (layer.IsReduced)
+        if (layer.UsesReducedProducts)
         {
             RunReduced(kernel, layer, x, xStride, steps, batch, reverseTime, ref buffers);
             return;

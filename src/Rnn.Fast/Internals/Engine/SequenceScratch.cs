@@ -25,7 +25,7 @@ internal sealed class SequenceScratch
         Second = new float[checked(rows * network.MaxRowWidth)];
         Inputs = new float[checked(rows * network.InputSize)];
         Outputs = new float[checked(rows * network.OutputSize)];
-        Reduced = network.Precision == WeightPrecision.Float32 ? null : new ReducedScratch(network, batch, rows);
+        Reduced = network.UsesReducedProducts ? new ReducedScratch(network, batch, rows) : null;
     }
 
     /// <summary>Steps per chunk.</summary>
@@ -51,7 +51,7 @@ internal sealed class ReducedScratch
     {
         IEnumerable<PackedLayer> layers = network.Layers.Concat(network.Reverse ?? []);
         int widestInput = layers.Max(l => Math.Max(l.InputSize, l.HiddenSize));
-        if (network.Head is { } head)
+        if (network.Head is { UsesReducedProducts: true } head)
         {
             widestInput = Math.Max(widestInput, head.InputSize);
             HeadRows = rows;
