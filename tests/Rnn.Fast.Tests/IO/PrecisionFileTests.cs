@@ -71,13 +71,18 @@ public sealed class PrecisionFileTests
             AssertSameInt8(expected.Head is null ? [] : [expected.Head], actual.Head is null ? [] : [actual.Head]);
         }
 
-        // The same outputs on a fixed input, bit for bit (same kernel, same packed values).
+        // The same outputs on a fixed input, bit for bit, on every kernel (same kernel, same packed values).
+        byte[] file = Save(model);
         const int Steps = 7, Batch = 2;
         float[] x = [.. Enumerable.Range(0, Steps * Batch * model.InputSize).Select(i => MathF.Sin(0.37f * i))];
-        float[] expectedY = new float[Steps * Batch * model.OutputSize], actualY = new float[expectedY.Length];
-        model.Run(x, Steps, model.CreateState(Batch), expectedY);
-        loaded.Run(x, Steps, loaded.CreateState(Batch), actualY);
-        Assert.Equal(expectedY, actualY);
+        foreach (string kernel in RnnKernels.Available)
+        {
+            RnnModel original = model.WithKernel(kernel), fromFile = Load(file, kernel: kernel);
+            float[] expectedY = new float[Steps * Batch * model.OutputSize], actualY = new float[expectedY.Length];
+            original.Run(x, Steps, original.CreateState(Batch), expectedY);
+            fromFile.Run(x, Steps, fromFile.CreateState(Batch), actualY);
+            Assert.True(expectedY.SequenceEqual(actualY), $"{kind} {precision} on {kernel}: outputs differ.");
+        }
 
         // And back to float32 on request: the dequantized model.
         RnnModel widened = loaded.WithPrecision(WeightPrecision.Float32);
@@ -92,6 +97,43 @@ public sealed class PrecisionFileTests
         {
             Assert.Equal(expected[i].Values, actual[i].Values);
             Assert.True(MemoryMarshal.AsBytes(expected[i].Scales.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(actual[i].Scales.AsSpan())));
+        }
+    }
+
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SaveSafetensors_ReducedBiasFalseGru_NoBiasTensorsSameModel(WeightPrecision precision)
+    {
+        var random = new Random(2);
+        LayerWeights layer = LayerWeights.Gru(2, 8, LayerWeights.Uniform(random, 24 * 2, 0.3f), LayerWeights.Uniform(random, 24 * 8, 0.3f), [], []);
+        RnnModel model = RnnModel.Create([layer], new HeadWeights(8, 1, LayerWeights.Uniform(random, 8, 0.3f), [])).WithPrecision(precision);
+        byte[] file = Save(model);
+        Assert.DoesNotContain(Header(file).EnumerateObject(), p => p.Name.Contains("bias", StringComparison.Ordinal));
+        RnnModel loaded = Load(file);
+        Assert.Equal(precision, loaded.Precision);
+        Assert.False(loaded.Layers[0].HasBiasIh || loaded.Layers[0].HasBiasHh || loaded.Head!.HasBias);
+        SafetensorsTests.AssertSameModel(model, loaded);
+    }
+
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SaveSafetensors_ReducedOverAnExistingFile_ReplacedWhole(WeightPrecision precision)
+    {
+        string directory = TestFiles.TempDirectory();
+        try
+        {
+            string path = Path.Combine(directory, "m.safetensors");
+            ModelFile.SaveSafetensors(SafetensorsTests.Model("lstm-head"), path);
+            RnnModel model = SafetensorsTests.Model("elman-mixed").WithPrecision(precision);
+            ModelFile.SaveSafetensors(model, path);
+            Assert.Equal(["m.safetensors"], Directory.GetFiles(directory).Select(Path.GetFileName));
+            Assert.Equal(Save(model), File.ReadAllBytes(path));
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
         }
     }
 
