@@ -97,7 +97,8 @@ def _f32(x):
 
 
 def to_bfloat16_bits(flat):
-    """bfloat16 bits (ints) of float values: each rounded to float32, then to nearest-even of its upper 16 bits.
+    """bfloat16 bits of float values: each rounded to float32, then to nearest-even of its upper 16 bits. A list of ints,
+    or a little-endian uint16 numpy array when numpy is installed.
 
     Raises ValueError for a value that is not finite in bfloat16 (NaN, infinity, or beyond 3.3895e38).
     """
