@@ -90,6 +90,31 @@ public sealed class PrecisionFileTests
         SafetensorsTests.AssertSameModel(model, widened);
     }
 
+    /// <summary>
+    /// A model large enough (W_hh of 4·128 × 128) that its products stream reduced matrices whatever size rule the engine
+    /// applies to small ones: the file's values reach the bf16 and int8 kernels, with the same outputs as the original.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SaveSafetensors_ReducedLargeLstm_SameOutputs(WeightPrecision precision)
+    {
+        RnnModel model = RnnModel.CreateLstm(16, 128, outputSize: 3, seed: 21).WithPrecision(precision);
+        RnnModel loaded = Load(Save(model), kernel: model.Kernel);
+        Assert.Equal(precision, loaded.Precision);
+        const int Steps = 5;
+        float[] x = [.. Enumerable.Range(0, Steps * model.InputSize).Select(i => MathF.Sin(0.11f * i))];
+        float[] expected = new float[Steps * model.OutputSize], actual = new float[expected.Length];
+        model.Run(x, Steps, model.CreateState(), expected);
+        loaded.Run(x, Steps, loaded.CreateState(), actual);
+        Assert.Equal(expected, actual);
+        RnnState a = model.CreateState(), b = loaded.CreateState();
+        float[] ya = new float[model.OutputSize], yb = new float[model.OutputSize];
+        model.Step(x.AsSpan(0, model.InputSize), a, ya);
+        loaded.Step(x.AsSpan(0, model.InputSize), b, yb);
+        Assert.Equal(ya, yb);
+    }
+
     private static void AssertSameInt8(Int8Matrix[] expected, Int8Matrix[] actual)
     {
         Assert.Equal(expected.Length, actual.Length);
