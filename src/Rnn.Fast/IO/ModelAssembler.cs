@@ -1,3 +1,5 @@
+using Rnn.Fast.Internals;
+
 namespace Rnn.Fast.IO;
 
 /// <summary>
@@ -27,7 +29,17 @@ internal static class ModelAssembler
                 InitialHidden = description.InitialHidden.Any(x => x is not null) ? description.InitialHidden : null,
                 InitialCell = description.InitialCell.Any(x => x is not null) ? description.InitialCell : null,
             };
-            return RnnModel.Create(layers, head, options?.Kernel, modelOptions);
+            if (description.Precision == WeightPrecision.Float32)
+            {
+                return RnnModel.Create(layers, head, options?.Kernel, modelOptions);
+            }
+            // A reduced file keeps its values: bf16 bits as they are, int8 values and scales without quantizing again.
+            Int8Weights? int8 = description.Precision != WeightPrecision.Int8 ? null : new Int8Weights(
+                [.. description.Layers.Select(l => l.Int8Ih!)], [.. description.Layers.Select(l => l.Int8Hh!)],
+                reverse is null ? null : [.. description.ReverseLayers.Select(l => l.Int8Ih!)],
+                reverse is null ? null : [.. description.ReverseLayers.Select(l => l.Int8Hh!)],
+                description.Head?.Int8);
+            return RnnModel.CreateWithPrecision(layers, head, options?.Kernel, modelOptions, description.Precision, int8);
         }
         catch (ArgumentException e)
         {

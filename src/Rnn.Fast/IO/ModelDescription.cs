@@ -1,3 +1,5 @@
+using Rnn.Fast.Internals;
+
 namespace Rnn.Fast.IO;
 
 /// <summary>
@@ -25,6 +27,9 @@ internal sealed class ModelDescription
 
     public int Skip { get; set; }
 
+    /// <summary>How the weight matrices are stored in the file, and so in the model (float32 unless the file says otherwise).</summary>
+    public WeightPrecision Precision { get; set; }
+
     /// <summary>The sample rate the model was trained at, in Hz, when the file says.</summary>
     public double? SampleRate { get; set; }
 
@@ -39,8 +44,16 @@ internal sealed class ModelDescription
 }
 
 /// <summary>One direction of one recurrent layer in PyTorch layout; <see cref="Gates"/> is 1 (Elman), 3 (GRU) or 4 (LSTM).</summary>
+/// <remarks>An int8 layer's weights are its dequantized values <c>q · s</c>, and <see cref="Int8Ih"/>, <see cref="Int8Hh"/> the values and scales as stored.</remarks>
 internal sealed record RawLayer(string Name, int Gates, int InputSize, int HiddenSize,
-    float[] WeightIh /* [G*H, I] */, float[] WeightHh /* [G*H, H] */, float[] BiasIh /* [G*H] or empty */, float[] BiasHh /* [G*H] or empty */);
+    float[] WeightIh /* [G*H, I] */, float[] WeightHh /* [G*H, H] */, float[] BiasIh /* [G*H] or empty */, float[] BiasHh /* [G*H] or empty */)
+{
+    public Int8Matrix? Int8Ih { get; init; }
+    public Int8Matrix? Int8Hh { get; init; }
+}
 
-/// <summary>An nn.Linear head: <c>Weight [O, H]</c>, <c>Bias [O]</c> or empty.</summary>
-internal sealed record RawHead(string Name, int InputSize, int OutputSize, float[] Weight, float[] Bias);
+/// <summary>An nn.Linear head: <c>Weight [O, H]</c>, <c>Bias [O]</c> or empty; <see cref="Int8"/> as stored when the file is int8.</summary>
+internal sealed record RawHead(string Name, int InputSize, int OutputSize, float[] Weight, float[] Bias)
+{
+    public Int8Matrix? Int8 { get; init; }
+}

@@ -9,8 +9,8 @@ namespace Rnn.Fast.IO;
 /// (<c>{p}weight_ih_l{k}</c>, <c>{p}weight_hh_l{k}</c>, <c>{p}bias_ih_l{k}</c>, <c>{p}bias_hh_l{k}</c>, and the same
 /// with <c>_reverse</c> for a bidirectional model) and at most one nn.Linear head (<c>{q}weight [O, H]</c>,
 /// <c>{q}bias [O]</c>). Each layer's cell type comes from <c>weight_hh</c>'s shape <c>[G*H, H]</c>: G = 1 Elman,
-/// 3 GRU, 4 LSTM. Dtypes F32, F16, BF16 and F64 (converted to float32). What the tensors cannot say comes from
-/// <c>__metadata__</c> (overridden by <see cref="ModelLoadOptions"/>):</para>
+/// 3 GRU, 4 LSTM. Dtypes F32, F16, BF16 and F64 (converted to float32), and I8 for the weight matrices of an int8 model.
+/// What the tensors cannot say comes from <c>__metadata__</c> (overridden by <see cref="ModelLoadOptions"/>):</para>
 /// <list type="bullet">
 /// <item><c>rnnfast.nonlinearity</c>: Elman f, <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>identity</c>; one name, or
 /// comma-separated names per layer. A plain PyTorch state_dict has no such entry and cannot tell <c>nn.RNN(nonlinearity='relu')</c>
@@ -18,7 +18,15 @@ namespace Rnn.Fast.IO;
 /// <item><c>rnnfast.head_activation</c>: <c>identity</c> (default), <c>tanh</c>, <c>relu</c>, <c>sigmoid</c> or <c>softmax</c>.</item>
 /// <item><c>rnnfast.skip</c>: a non-negative integer S; the output adds the first S input channels (default 0).</item>
 /// <item><c>rnnfast.batch_first</c>: the layout the model was trained with, for tools (see <see cref="ReadBatchFirst"/>).</item>
+/// <item><c>rnnfast.weight_precision</c>: <c>bf16</c> or <c>int8</c> for a reduced-precision model (<see cref="RnnModel.Precision"/>),
+/// or <c>float32</c>.</item>
 /// </list>
+/// <para>Reduced precision (docs/precision-files.md): a bf16 model's weight matrices (<c>weight_ih</c>, <c>weight_hh</c>, the
+/// head's <c>weight</c>) are BF16; an int8 model's are I8 <c>[rows, K]</c> (values in ±127), each with an F32 tensor
+/// <c>{matrix}.scale [rows]</c>, its row scales. Biases stay F32. Such a file loads with the same <see cref="RnnModel.Precision"/>
+/// and exactly the stored values (int8 values and scales are not quantized again). Without the key, a file whose weight
+/// matrices are all BF16 (PyTorch's own file of a bf16 model) loads as bf16; I8 matrices load as int8 and must not be mixed
+/// with float ones; other files load as float32.</para>
 /// <para>Initial states, an Rnn.Fast extension, are the tensors <c>{p}h0_l{k} [H]</c> and <c>{p}c0_l{k} [H]</c>
 /// (LSTM layers only). Any other tensor is an error.</para>
 /// <para><b>.nam</b>: see the Neural Amp Modeler format; LSTM only, with its initial states and 1-output head; its
@@ -199,10 +207,12 @@ public static class ModelFile
     }
 
     /// <summary>
-    /// Saves <paramref name="model"/> as F32 safetensors that <see cref="Load(string, ModelLoadOptions?)"/> reads back to
+    /// Saves <paramref name="model"/> as safetensors that <see cref="Load(string, ModelLoadOptions?)"/> reads back to
     /// bitwise-equal weights: <c>rnn.weight_ih_l{k}</c>... (PyTorch names), <c>head.weight</c>, <c>head.bias</c>, and the
-    /// <c>rnnfast.*</c> metadata. The file is written to a temporary name beside <paramref name="path"/> and renamed, so a
-    /// failure leaves no partial file.
+    /// <c>rnnfast.*</c> metadata. Float32 models are all F32. A bf16 model's weight matrices are BF16 and an int8 model's
+    /// are I8 with F32 <c>{matrix}.scale</c> tensors, its own values and scales (biases F32), with
+    /// <c>rnnfast.weight_precision</c>; they load back with the same precision (docs/precision-files.md). The file is
+    /// written to a temporary name beside <paramref name="path"/> and renamed, so a failure leaves no partial file.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="path">Destination; replaced if it exists.</param>
@@ -239,7 +249,7 @@ public static class ModelFile
         }
     }
 
-    /// <summary>Writes <paramref name="model"/> as F32 safetensors to a stream (see <see cref="SaveSafetensors(RnnModel, string)"/>).</summary>
+    /// <summary>Writes <paramref name="model"/> as safetensors to a stream (see <see cref="SaveSafetensors(RnnModel, string)"/>).</summary>
     /// <param name="model">The model.</param>
     /// <param name="stream">A writable stream.</param>
     public static void SaveSafetensors(RnnModel model, Stream stream)

@@ -7,7 +7,8 @@ namespace Rnn.Fast.IO;
 /// Reads the safetensors format: an 8-byte little-endian header length N, N bytes of UTF-8 JSON
 /// <c>{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {string: string}}</c>, then the
 /// raw little-endian data, offsets being relative to its start. F32 is read as is; F16, BF16 and F64 are
-/// converted to float.
+/// converted to float (F16 and BF16 exactly); I8 (int8 weight matrices, docs/precision-files.md) is kept as integers.
+/// Each tensor keeps its dtype, which says what precision a model's weights were saved in.
 /// </summary>
 /// <remarks>
 /// The file is untrusted: every size the header declares is checked against the bytes actually present before
@@ -88,21 +89,15 @@ internal static class SafetensorsReader
             foreach (Entry entry in entries)
             {
                 ReadOnlySpan<byte> bytes = data[(int)entry.Begin..(int)entry.End];
-                tensors.Add(entry.Name, new Tensor(entry.Name, entry.Shape, Convert(bytes, entry.DType)));
+                tensors.Add(entry.Name, entry.DType == TensorType.I8
+                    ? new Tensor(entry.Name, entry.Shape, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray())
+                    : new Tensor(entry.Name, entry.Shape, Convert(bytes, entry.DType), entry.DType));
             }
             return new TensorSet(fileName, tensors, metadata);
         }
     }
 
-    private enum DType
-    {
-        F32,
-        F16,
-        BF16,
-        F64,
-    }
-
-    private sealed record Entry(string Name, DType DType, int[] Shape, long Begin, long End);
+    private sealed record Entry(string Name, TensorType DType, int[] Shape, long Begin, long End);
 
     private static void ReadMetadata(JsonElement value, string fileName, Dictionary<string, string> metadata)
     {
@@ -136,13 +131,14 @@ internal static class SafetensorsReader
             throw new ModelFormatException(fileName, name, "Missing or non-string \"dtype\".");
         }
         string dtypeText = dtypeElement.GetString()!;
-        DType dtype = dtypeText switch
+        TensorType dtype = dtypeText switch
         {
-            "F32" => DType.F32,
-            "F16" => DType.F16,
-            "BF16" => DType.BF16,
-            "F64" => DType.F64,
-            _ => throw new ModelFormatException(fileName, name, $"dtype \"{dtypeText}\" is not supported (F32, F16, BF16 or F64)."),
+            "F32" => TensorType.F32,
+            "F16" => TensorType.F16,
+            "BF16" => TensorType.BF16,
+            "F64" => TensorType.F64,
+            "I8" => TensorType.I8,
+            _ => throw new ModelFormatException(fileName, name, $"dtype \"{dtypeText}\" is not supported (F32, F16, BF16, F64, or I8 for int8 weights)."),
         };
         if (!value.TryGetProperty("shape", out JsonElement shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
         {
@@ -219,24 +215,25 @@ internal static class SafetensorsReader
         }
     }
 
-    private static int SizeOf(DType dtype) => dtype switch
+    public static int SizeOf(TensorType dtype) => dtype switch
     {
-        DType.F16 or DType.BF16 => 2,
-        DType.F64 => 8,
+        TensorType.I8 => 1,
+        TensorType.F16 or TensorType.BF16 => 2,
+        TensorType.F64 => 8,
         _ => 4,
     };
 
-    private static float[] Convert(ReadOnlySpan<byte> bytes, DType dtype)
+    private static float[] Convert(ReadOnlySpan<byte> bytes, TensorType dtype)
     {
         var values = new float[bytes.Length / SizeOf(dtype)];
         for (int i = 0; i < values.Length; i++)
         {
             values[i] = dtype switch
             {
-                DType.F32 => BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]),
-                DType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]),
+                TensorType.F32 => BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]),
+                TensorType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]),
                 // bfloat16 is the top half of a float32.
-                DType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16),
+                TensorType.BF16 => WeightQuantization.FromBFloat16(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..])),
                 _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]),
             };
         }

@@ -3,11 +3,19 @@ using System.Text.Json;
 
 namespace Rnn.Fast.IO;
 
-/// <summary>Writes tensors as F32 safetensors, in the given order, with string metadata.</summary>
+/// <summary>
+/// Writes tensors as safetensors, in the given order, with string metadata: F32 (the default), BF16 (values that are
+/// exact bfloat16, written as their upper 16 bits) or I8 (<see cref="Tensor.Int8"/>).
+/// </summary>
 internal static class SafetensorsWriter
 {
     public static void Write(Stream stream, IReadOnlyList<Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
+        // Checked before the first byte goes out, so a refused tensor leaves the stream untouched.
+        foreach (Tensor tensor in tensors)
+        {
+            CheckWritable(tensor);
+        }
         var json = new MemoryStream();
         using (var writer = new Utf8JsonWriter(json))
         {
@@ -25,7 +33,7 @@ internal static class SafetensorsWriter
             foreach (Tensor tensor in tensors)
             {
                 writer.WriteStartObject(tensor.Name);
-                writer.WriteString("dtype", "F32");
+                writer.WriteString("dtype", tensor.Type.ToString());
                 writer.WriteStartArray("shape");
                 foreach (int dim in tensor.Shape)
                 {
@@ -34,7 +42,7 @@ internal static class SafetensorsWriter
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                offset += 4L * tensor.Data.Length;
+                offset += ByteCount(tensor);
                 writer.WriteNumberValue(offset);
                 writer.WriteEndArray();
                 writer.WriteEndObject();
@@ -56,6 +64,16 @@ internal static class SafetensorsWriter
         byte[] buffer = new byte[4096];
         foreach (Tensor tensor in tensors)
         {
+            if (tensor.Type == TensorType.I8)
+            {
+                stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Int8.AsSpan()));
+                continue;
+            }
+            if (tensor.Type == TensorType.BF16)
+            {
+                WriteBFloat16(stream, tensor, buffer);
+                continue;
+            }
             for (int i = 0; i < tensor.Data.Length; i += buffer.Length / 4)
             {
                 int count = Math.Min(buffer.Length / 4, tensor.Data.Length - i);
@@ -66,6 +84,47 @@ internal static class SafetensorsWriter
                 }
                 stream.Write(buffer, 0, 4 * count);
             }
+        }
+    }
+
+    /// <summary>The writer never rounds: a BF16 tensor holds exact bfloat16 values (a bf16 model's weights), else it is a bug.</summary>
+    private static void CheckWritable(Tensor tensor)
+    {
+        if (tensor.Type is not (TensorType.F32 or TensorType.BF16 or TensorType.I8))
+        {
+            throw new ArgumentException($"Tensor '{tensor.Name}': writing {tensor.Type} is not supported.", nameof(tensor));
+        }
+        if (tensor.Type != TensorType.BF16)
+        {
+            return;
+        }
+        for (int i = 0; i < tensor.Data.Length; i++)
+        {
+            float value = tensor.Data[i];
+            if (!float.IsFinite(value) || WeightQuantization.FromBFloat16(WeightQuantization.ToBFloat16(value)) != value)
+            {
+                throw new ArgumentException($"Tensor '{tensor.Name}' element {i} = {value} is not a finite bfloat16 value.", nameof(tensor));
+            }
+        }
+    }
+
+    private static long ByteCount(Tensor tensor) => tensor.Type switch
+    {
+        TensorType.I8 => tensor.Int8.Length,
+        TensorType.BF16 => 2L * tensor.Data.Length,
+        _ => 4L * tensor.Data.Length,
+    };
+
+    private static void WriteBFloat16(Stream stream, Tensor tensor, byte[] buffer)
+    {
+        for (int i = 0; i < tensor.Data.Length; i += buffer.Length / 2)
+        {
+            int count = Math.Min(buffer.Length / 2, tensor.Data.Length - i);
+            for (int j = 0; j < count; j++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(2 * j), WeightQuantization.ToBFloat16(tensor.Data[i + j]));
+            }
+            stream.Write(buffer, 0, 2 * count);
         }
     }
 }

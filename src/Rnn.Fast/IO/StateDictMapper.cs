@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Rnn.Fast.Internals;
 
 namespace Rnn.Fast.IO;
 
@@ -10,15 +11,26 @@ namespace Rnn.Fast.IO;
 /// extension <c>{prefix}h0_l{k}</c> / <c>{prefix}c0_l{k}</c> for initial states.
 /// </summary>
 /// <remarks>
-/// The cell type of each layer is read from <c>weight_hh</c>'s shape <c>[G*H, H]</c>: G = 1 Elman, 3 GRU, 4 LSTM.
+/// <para>The cell type of each layer is read from <c>weight_hh</c>'s shape <c>[G*H, H]</c>: G = 1 Elman, 3 GRU, 4 LSTM.
 /// Anything else in the file is rejected rather than ignored, since a tensor we do not understand (an LSTM
-/// projection <c>weight_hr</c>, a second head) means the model would run wrong.
+/// projection <c>weight_hr</c>, a second head) means the model would run wrong.</para>
+/// <para>Reduced precision (docs/precision-files.md): an int8 weight matrix is an I8 tensor with an F32 tensor
+/// <c>{matrix}.scale</c> of one scale per row; <c>rnnfast.weight_precision</c> (<c>float32</c>, <c>bf16</c>, <c>int8</c>)
+/// states the precision, and without it the dtypes decide: every matrix BF16 loads as bf16 (PyTorch's own files of a
+/// <c>model.to(torch.bfloat16)</c>), I8 as int8, anything else (F32, F16, F64, or float dtypes mixed) as float32, the
+/// widest, which holds every value exactly. I8 mixed with other matrix dtypes, or matrices contradicting the key, are refused.</para>
 /// </remarks>
 internal static partial class StateDictMapper
 {
     public const string NonlinearityKey = "rnnfast.nonlinearity";
     public const string HeadActivationKey = "rnnfast.head_activation";
     public const string SkipKey = "rnnfast.skip";
+
+    /// <summary>The metadata key for the precision of the weight matrices: <c>bf16</c> or <c>int8</c> (written only for those), or <c>float32</c>.</summary>
+    public const string WeightPrecisionKey = "rnnfast.weight_precision";
+
+    /// <summary>The scales of int8 matrix <c>M</c> are the F32 tensor <c>M.scale</c>, one per row.</summary>
+    public const string ScaleSuffix = ".scale";
 
     [GeneratedRegex(@"^(?<prefix>.*?)(?<kind>weight_ih|weight_hh|bias_ih|bias_hh)_l(?<layer>[0-9]{1,6})(?<reverse>_reverse)?$", RegexOptions.CultureInvariant)]
     private static partial Regex RecurrentName();
@@ -38,12 +50,13 @@ internal static partial class StateDictMapper
         var recurrentPrefixes = new SortedSet<string>(StringComparer.Ordinal);
         var initialPrefixes = new SortedSet<string>(StringComparer.Ordinal);
 
-        foreach (Tensor tensor in set.Tensors.Values)
+        foreach (Tensor tensor in ApplyScales(set))
         {
             CheckFinite(file, tensor);
             Match match = RecurrentName().Match(tensor.Name);
             if (match.Success)
             {
+                CheckInt8Role(file, tensor, match.Groups["kind"].Value is "weight_ih" or "weight_hh");
                 recurrentPrefixes.Add(match.Groups["prefix"].Value);
                 var key = (int.Parse(match.Groups["layer"].Value, CultureInfo.InvariantCulture), match.Groups["reverse"].Success);
                 if (!recurrent.TryGetValue(key, out var kinds))
@@ -56,6 +69,7 @@ internal static partial class StateDictMapper
             match = InitialStateName().Match(tensor.Name);
             if (match.Success)
             {
+                CheckInt8Role(file, tensor, isMatrix: false);
                 initialPrefixes.Add(match.Groups["prefix"].Value);
                 initial[(int.Parse(match.Groups["layer"].Value, CultureInfo.InvariantCulture), match.Groups["kind"].Value)] = tensor;
                 continue;
@@ -63,6 +77,7 @@ internal static partial class StateDictMapper
             match = LinearName().Match(tensor.Name);
             if (match.Success)
             {
+                CheckInt8Role(file, tensor, match.Groups["kind"].Value == "weight");
                 string prefix = match.Groups["prefix"].Value;
                 if (!linear.TryGetValue(prefix, out var parts))
                 {
@@ -129,7 +144,148 @@ internal static partial class StateDictMapper
         MapInitialStates(file, initial, description);
         MapHead(file, linear, description);
         ApplySettings(file, set.Metadata, options, description);
+
+        // Every weight matrix, first layer to last, then the reverse ones, then the head's (all present: checked above).
+        IEnumerable<Tensor> matrices = recurrent.OrderBy(p => p.Key.Reverse).ThenBy(p => p.Key.Layer)
+            .SelectMany(p => new[] { p.Value["weight_ih"], p.Value["weight_hh"] })
+            .Concat(linear.Values.Select(parts => parts["weight"]));
+        description.Precision = PrecisionOf(file, [.. matrices], set.Metadata);
         return description;
+    }
+
+    /// <summary>The name <see cref="WeightPrecisionKey"/> gives a precision.</summary>
+    public static string PrecisionName(WeightPrecision precision) => precision switch
+    {
+        WeightPrecision.BFloat16 => "bf16",
+        WeightPrecision.Int8 => "int8",
+        _ => "float32",
+    };
+
+    /// <summary>
+    /// The precision of the weight matrices: <see cref="WeightPrecisionKey"/> when the file states it (and then every
+    /// matrix must agree), else what the dtypes say (see the class remarks).
+    /// </summary>
+    private static WeightPrecision PrecisionOf(string file, Tensor[] matrices, Dictionary<string, string> metadata)
+    {
+        WeightPrecision? declared = null;
+        if (metadata.TryGetValue(WeightPrecisionKey, out string? text))
+        {
+            declared = text.ToUpperInvariant() switch
+            {
+                "FLOAT32" or "FP32" => WeightPrecision.Float32,
+                "BF16" or "BFLOAT16" => WeightPrecision.BFloat16,
+                "INT8" => WeightPrecision.Int8,
+                _ => throw new ModelFormatException(file, WeightPrecisionKey, $"\"{text}\" is not a weight precision (float32, bf16, int8)."),
+            };
+        }
+        if (declared == WeightPrecision.Int8 || matrices.Any(m => m.Type == TensorType.I8))
+        {
+            if (declared is { } other && other != WeightPrecision.Int8)
+            {
+                throw new ModelFormatException(file, WeightPrecisionKey,
+                    $"\"{text}\", but '{matrices.First(m => m.Type == TensorType.I8).Name}' is I8: an int8 matrix makes an int8 model.");
+            }
+            if (matrices.FirstOrDefault(m => m.Type != TensorType.I8) is { } odd)
+            {
+                throw new ModelFormatException(file, odd.Name, declared is null
+                    ? $"dtype {odd.Type}, but other weight matrices are I8: an int8 file stores every weight matrix as I8 with its scales (mixed precisions are not loaded)."
+                    : $"dtype {odd.Type}, but {WeightPrecisionKey} is int8: every weight matrix must be I8 with its scales.");
+            }
+            return WeightPrecision.Int8;
+        }
+        if (declared == WeightPrecision.BFloat16)
+        {
+            if (matrices.FirstOrDefault(m => m.Type != TensorType.BF16) is { } odd)
+            {
+                throw new ModelFormatException(file, odd.Name, $"dtype {odd.Type}, but {WeightPrecisionKey} is bf16: every weight matrix must be BF16.");
+            }
+            return WeightPrecision.BFloat16;
+        }
+        if (declared is null && matrices.All(m => m.Type == TensorType.BF16))
+        {
+            // PyTorch's own file of a bf16 model: keep its weights as they are, bit for bit, in half the bytes.
+            return WeightPrecision.BFloat16;
+        }
+        // Float32 stated, or float dtypes mixed (BF16, F16 and F32 values are all exact in float32: the widest loses nothing).
+        return WeightPrecision.Float32;
+    }
+
+    /// <summary>
+    /// The file's tensors with every I8 matrix resolved against its <c>.scale</c> tensor (<see cref="Tensor.WithScales"/>), and the
+    /// scale tensors taken out. Every inconsistency (scales without an I8 matrix, an I8 matrix without scales, a scale of the
+    /// wrong dtype or shape or value, a −128) is reported here, naming the tensor and what was expected.
+    /// </summary>
+    private static List<Tensor> ApplyScales(TensorSet set)
+    {
+        string file = set.FileName;
+        var result = new List<Tensor>(set.Tensors.Count);
+        foreach (Tensor tensor in set.Tensors.Values)
+        {
+            if (tensor.Name.EndsWith(ScaleSuffix, StringComparison.Ordinal))
+            {
+                string matrix = tensor.Name[..^ScaleSuffix.Length];
+                if (!set.Tensors.TryGetValue(matrix, out Tensor? owner))
+                {
+                    throw new ModelFormatException(file, tensor.Name, $"Scales without a matrix: the file has no tensor '{matrix}'.");
+                }
+                if (owner.Type != TensorType.I8)
+                {
+                    throw new ModelFormatException(file, tensor.Name, $"'{matrix}' is {owner.Type}, not I8: only an int8 matrix has scales.");
+                }
+                continue; // read with its matrix
+            }
+            result.Add(tensor.Type == TensorType.I8 ? Scaled(file, tensor, set.Tensors) : tensor);
+        }
+        return result;
+    }
+
+    private static Tensor Scaled(string file, Tensor matrix, Dictionary<string, Tensor> tensors)
+    {
+        if (matrix.Shape.Length != 2)
+        {
+            throw new ModelFormatException(file, matrix.Name, $"Shape {matrix.ShapeText}: an I8 tensor must be a weight matrix [rows, K].");
+        }
+        int rows = matrix.Shape[0], columns = matrix.Shape[1];
+        string scaleName = matrix.Name + ScaleSuffix;
+        if (!tensors.TryGetValue(scaleName, out Tensor? scale))
+        {
+            throw new ModelFormatException(file, matrix.Name, $"An I8 matrix needs its scales: an F32 tensor '{scaleName}' of shape [{rows}], one per row.");
+        }
+        if (scale.Type != TensorType.F32)
+        {
+            throw new ModelFormatException(file, scaleName, $"dtype {scale.Type}; the scales of '{matrix.Name}' must be F32 of shape [{rows}].");
+        }
+        if (scale.Shape.Length != 1 || scale.Shape[0] != rows)
+        {
+            throw new ModelFormatException(file, scaleName, $"Shape {scale.ShapeText}, expected [{rows}]: one scale per row of '{matrix.Name}' {matrix.ShapeText}.");
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            float s = scale.Data[r];
+            // As ReducedMatrix.SetInt8: q · s must be finite for every q in ±127, so that a loaded model never computes an infinity.
+            if (!(s >= 0f) || !float.IsFinite(WeightQuantization.Int8Max * s))
+            {
+                throw new ModelFormatException(file, scaleName,
+                    $"Element {r} is {s}; a scale must be finite, at least 0, and at most {float.MaxValue / WeightQuantization.Int8Max:G9} (127 × scale finite).");
+            }
+        }
+        for (int i = 0; i < matrix.Int8.Length; i++)
+        {
+            if (matrix.Int8[i] < -WeightQuantization.Int8Max)
+            {
+                throw new ModelFormatException(file, matrix.Name,
+                    $"Element [{i / columns}, {i % columns}] is {matrix.Int8[i]}; the int8 scheme is symmetric, every value in [-127, 127].");
+            }
+        }
+        return matrix.WithScales(scale.Data);
+    }
+
+    private static void CheckInt8Role(string file, Tensor tensor, bool isMatrix)
+    {
+        if (tensor.Type == TensorType.I8 && !isMatrix)
+        {
+            throw new ModelFormatException(file, tensor.Name, "dtype I8 is only for weight matrices; biases and initial states are floating point (F32).");
+        }
     }
 
     private static RawLayer MapLayer(string file, string prefix, int layer, string suffix, Dictionary<string, Tensor> kinds, int expectedInput)
@@ -172,7 +328,11 @@ internal static partial class StateDictMapper
             }
             return bias.Data;
         }
-        return new RawLayer(Name("weight_hh"), gates, wih.Shape[1], hidden, wih.Data, whh.Data, Bias("bias_ih"), Bias("bias_hh"));
+        return new RawLayer(Name("weight_hh"), gates, wih.Shape[1], hidden, wih.Data, whh.Data, Bias("bias_ih"), Bias("bias_hh"))
+        {
+            Int8Ih = Int8Of(wih),
+            Int8Hh = Int8Of(whh),
+        };
     }
 
     private static void MapInitialStates(string file, Dictionary<(int Layer, string Kind), Tensor> initial, ModelDescription description)
@@ -243,8 +403,11 @@ internal static partial class StateDictMapper
             }
             bias = biasTensor.Data;
         }
-        description.Head = new RawHead(weight.Name, features, weight.Shape[0], weight.Data, bias);
+        description.Head = new RawHead(weight.Name, features, weight.Shape[0], weight.Data, bias) { Int8 = Int8Of(weight) };
     }
+
+    /// <summary>The int8 values and scales of a resolved I8 matrix, to build the model from them exactly; null for a float matrix.</summary>
+    private static Int8Matrix? Int8Of(Tensor matrix) => matrix.Type == TensorType.I8 ? new Int8Matrix(matrix.Int8, matrix.Scales) : null;
 
     private static void ApplySettings(string file, Dictionary<string, string> metadata, ModelLoadOptions? options, ModelDescription description)
     {

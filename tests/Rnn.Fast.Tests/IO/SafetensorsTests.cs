@@ -41,7 +41,13 @@ public sealed class SafetensorsTests
         var stream = new MemoryStream();
         ModelFile.SaveSafetensors(model, stream);
         RnnModel loaded = ModelFile.Load(stream.ToArray(), ModelFileFormat.Safetensors, kind);
+        Assert.Equal(WeightPrecision.Float32, loaded.Precision);
+        AssertSameModel(model, loaded);
+    }
 
+    /// <summary>Layers (both directions), head, skip and initial states bitwise equal.</summary>
+    internal static void AssertSameModel(RnnModel model, RnnModel loaded)
+    {
         AssertSameLayers(model.Layers, loaded.Layers);
         if (model.Options.ReverseLayers is { } reverse)
         {
