@@ -35,11 +35,10 @@ internal static class InfoCommand
         {
             chosen = PrecisionOption.Parse(precision);
             model = RunCommand.LoadModel(modelPath, RunCommand.LoadOptions(modelPath, kernel, nonlinearity), out details);
-            // Measured before anything is printed, so a model int8 cannot hold (a NaN weight) fails with no half-written summary.
             probeSteps = PrecisionError.ProbeSteps(model);
             float[] probe = PrecisionError.Probe(model.InputSize, probeSteps);
             IEnumerable<WeightPrecision> measured = chosen is { } c ? (c == WeightPrecision.Float32 ? [] : [c]) : PrecisionError.Reduced;
-            errors = [.. measured.Select(p => Measure(model, p, probe, probeSteps, modelPath))];
+            errors = [.. measured.Select(p => PrecisionError.Measure(model, p, probe, probeSteps))];
         }
         catch (Exception e) when (e is UsageException || Messages.IsRuntimeError(e))
         {
@@ -103,18 +102,6 @@ internal static class InfoCommand
             console.MarkupLine($"[yellow]Below the hardware:[/] {Markup.Escape(note)}");
         }
         return ExitCodes.Success;
-    }
-
-    private static PrecisionErrorStats Measure(RnnModel model, WeightPrecision precision, float[] probe, int steps, string modelPath)
-    {
-        try
-        {
-            return PrecisionError.Measure(model, precision, probe, steps);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{Path.GetFileName(modelPath)}: --precision {PrecisionOption.Name(precision)}: {Messages.Of(e)}", e);
-        }
     }
 
     /// <summary>The weights' precision and, for bf16/int8, their bytes and error against float32 on the probe.</summary>

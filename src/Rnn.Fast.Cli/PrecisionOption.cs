@@ -85,25 +85,8 @@ internal static class PrecisionOption
         _ => precision.ToString(),
     };
 
-    /// <summary>
-    /// <paramref name="model"/> in <paramref name="precision"/> (itself for null or its own precision). A weight that int8
-    /// cannot hold (NaN, infinite) is a runtime error naming the file.
-    /// </summary>
-    public static RnnModel Apply(RnnModel model, WeightPrecision? precision, string modelPath)
-    {
-        if (precision is not { } p)
-        {
-            return model;
-        }
-        try
-        {
-            return model.WithPrecision(p);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{Path.GetFileName(modelPath)}: --precision {Name(p)}: {Messages.Of(e)}", e);
-        }
-    }
+    /// <summary><paramref name="model"/> in <paramref name="precision"/>; itself for null or its own precision.</summary>
+    public static RnnModel Apply(RnnModel model, WeightPrecision? precision) => precision is { } p ? model.WithPrecision(p) : model;
 
     private static string Problem(string value) => $"--precision {value}: unknown precision; use {Accepted}.";
 }

@@ -158,7 +158,7 @@ internal static class RunCommand
             ModelLoadOptions options = LoadOptions(modelPath, kernel, nonlinearity);
             WeightPrecision? weights = PrecisionOption.Parse(precision);
             SignalFile.PrepareOutput(outputPath, inputPath, modelPath);
-            RnnModel model = PrecisionOption.Apply(LoadModel(modelPath, options, out ModelFileDetails details), weights, modelPath);
+            RnnModel model = PrecisionOption.Apply(LoadModel(modelPath, options, out ModelFileDetails details), weights);
             Signal input = SignalFile.Read(inputPath);
             string inputName = Path.GetFileName(inputPath);
             bool? recorded = ModelFiles.ReadBatchFirst(modelPath);
