@@ -64,14 +64,12 @@ internal static class PrecisionReportCommand
             foreach (string path in modelPaths)
             {
                 RnnModel model = RunCommand.LoadModel(path, RunCommand.LoadOptions(path, kernel, null), out _);
-                string relative = Path.GetRelativePath(Environment.CurrentDirectory, path);
-                string shown = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? Path.GetFileName(path) : relative;
-                rows.Add(($"`{shown.Replace('\\', '/')}` ({Shape(model)})", model));
+                rows.Add(($"`{Path.GetFileName(path)}` ({Shape(model)})", model));
             }
 
             var md = new StringBuilder();
             md.Append(CultureInfo.InvariantCulture,
-                $"Kernel {rows[0].Model.Kernel}; probe seed {PrecisionError.ProbeSeed}, model seed {ModelSeed}; relative error floor {PrecisionError.FloorOfRms} × RMS(y_fp32).\n\n");
+                $"Kernel{(kernel is null ? "s (the defaults here)" : "")}: {string.Join(", ", rows.Select(r => r.Model.Kernel).Distinct())}; probe seed {PrecisionError.ProbeSeed}, model seed {ModelSeed}; relative error floor {PrecisionError.FloorOfRms} × RMS(y_fp32).\n\n");
             md.Append("| model | steps | precision | weight bytes (× fp32) | max abs | mean abs | max rel | mean rel |\n");
             md.Append("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n");
             foreach ((string name, RnnModel model) in rows)
