@@ -180,6 +180,20 @@ public sealed partial class PrecisionCliTests : IDisposable
         Assert.Equal(expected, y8);
     }
 
+    // ---- precision-report (docs/precision.md) ----
+
+    [Fact]
+    public void PrecisionReport_PrintsAMarkdownRowPerModelAndPrecision()
+    {
+        (int code, string output, string error) = Rnnfast("precision-report", "--model", Nam);
+        Assert.True(code == 0, error);
+        Assert.Contains("| model | steps | precision | weight bytes (× fp32) | max abs | mean abs | max rel | mean rel |", output);
+        Assert.Contains("| random Elman I=256 H=256 | 512 | int8 |", output);
+        Assert.Contains("| `nam-lstm-example.nam` (LSTM I=1 H=3 O=1) | 512 | bf16 | 102 (0.50) |", output);
+        Assert.Equal(2 * (9 + 2 + 1), output.Split('\n').Count(l => l.StartsWith("| random", StringComparison.Ordinal) || l.StartsWith("| `", StringComparison.Ordinal)));
+        Assert.True(CommandLine.CreateRoot().Subcommands.Single(c => c.Name == "precision-report").Hidden);   // a tool for the docs
+    }
+
     // ---- PrecisionError ----
 
     [Fact]
