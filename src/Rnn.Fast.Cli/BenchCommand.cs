@@ -56,7 +56,7 @@ internal static class BenchCommand
         {
             if (!PrecisionOption.TryParse(name, out WeightPrecision p))
             {
-                Console.Error.WriteLine($"--precision {name}: unknown precision; use {PrecisionOption.Accepted}.");
+                Terminal.Error(PrecisionOption.Problem(name));
                 return 2;
             }
             if (!weights.Contains(p))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Rnn.Fast.Cli;
 
@@ -16,16 +17,7 @@ internal static class PrecisionOption
     public static Option<string?> Create(string description)
     {
         var option = new Option<string?>("--precision") { Description = description, HelpName = "fp32|bf16|int8" };
-        option.Validators.Add(result =>
-        {
-            foreach (System.CommandLine.Parsing.Token token in result.Tokens)
-            {
-                if (!TryParse(token.Value, out _))
-                {
-                    result.AddError(Problem(token.Value));
-                }
-            }
-        });
+        option.Validators.Add(Validate);
         return option;
     }
 
@@ -39,16 +31,7 @@ internal static class PrecisionOption
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => ["fp32"],
         };
-        option.Validators.Add(result =>
-        {
-            foreach (System.CommandLine.Parsing.Token token in result.Tokens)
-            {
-                if (!TryParse(token.Value, out _))
-                {
-                    result.AddError(Problem(token.Value));
-                }
-            }
-        });
+        option.Validators.Add(Validate);
         return option;
     }
 
@@ -88,5 +71,17 @@ internal static class PrecisionOption
     /// <summary><paramref name="model"/> in <paramref name="precision"/>; itself for null or its own precision.</summary>
     public static RnnModel Apply(RnnModel model, WeightPrecision? precision) => precision is { } p ? model.WithPrecision(p) : model;
 
-    private static string Problem(string value) => $"--precision {value}: unknown precision; use {Accepted}.";
+    /// <summary>The message for a value that names no precision.</summary>
+    public static string Problem(string value) => $"--precision {value}: unknown precision; use {Accepted}.";
+
+    private static void Validate(OptionResult result)
+    {
+        foreach (Token token in result.Tokens)
+        {
+            if (!TryParse(token.Value, out _))
+            {
+                result.AddError(Problem(token.Value));
+            }
+        }
+    }
 }
