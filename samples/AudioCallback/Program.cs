@@ -1,5 +1,5 @@
 // A real-time audio effect: the README's "Use" example (the <snippet:audio> regions are copied there verbatim,
-// and a test checks they still match). CI runs this program; it exits 1 if the contract is broken.
+// and a test checks they still match) and its "Reduced precision" example (<snippet:precision>). CI runs this program; it exits 1 if the contract is broken.
 // <snippet:audio>
 using Rnn.Fast;
 
@@ -51,6 +51,18 @@ for (int i = 0; i < Frames; i++)
 }
 Check(channelsAgree, "left and right: same input, same output");
 Check(expected.All(float.IsFinite) && expected.Any(y => y != expected[0]), "the output is finite and not constant");
+
+// <snippet:precision>
+// The same model with int8 weights (WeightPrecision.BFloat16 for bf16): a quarter of the bytes per weight, which pays
+// once a step streams its weights from L2 or further. Biases, state and activations stay float32.
+RnnModel int8 = model.WithPrecision(WeightPrecision.Int8);
+float[] y32 = new float[2 * Frames], y8 = new float[2 * Frames];
+model.Run(input, Frames, model.CreateState(batch: 2), y32);
+int8.Run(input, Frames, int8.CreateState(batch: 2), y8);
+float maxError = y32.Zip(y8, (a, b) => MathF.Abs(a - b)).Max();
+Console.WriteLine($"int8 against float32, one block: max |error| {maxError:0.0e+0}");   // rnnfast info --model FILE measures it
+// </snippet:precision>
+Check(maxError > 0 && maxError < 0.01, "int8 weights: outputs within 0.01 of float32, and not identical");
 
 // Published with NativeAOT, the kernels depend on <IlcInstructionSet>; CI passes --all-kernels after publishing with
 // IlcInstructionSet=native, so losing AVX2/AVX-512 to the AOT defaults fails the run.

@@ -20,6 +20,7 @@ internal static class CommandLine
             RunCommand.Create(),
             InfoCommand.Create(),
             BenchCommand.Create(),
+            PrecisionReportCommand.Create(),
         };
 
     /// <summary>Runs a command line in-process (the tests' entry point too); returns the exit code.</summary>

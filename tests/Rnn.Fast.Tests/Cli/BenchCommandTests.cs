@@ -15,11 +15,11 @@ public sealed class BenchCommandTests
     [Fact]
     public void BenchJson_Row_HasTheDocumentedCamelCaseFields()
     {
-        List<BenchCommand.Row> rows = [new("LSTM", "streaming", 16, 16, 16, 1, 1, "Avx2Fma", 123.4, 8.3)];
+        List<BenchCommand.Row> rows = [new("LSTM", "streaming", 16, 16, 16, 1, 1, "Avx2Fma", "bf16", 123.4, 8.3)];
         using JsonDocument json = JsonDocument.Parse(JsonSerializer.Serialize(rows, BenchJsonContext.Default.ListRow));
         JsonElement row = json.RootElement[0];
         string[] names = [.. row.EnumerateObject().Select(p => p.Name)];
-        Assert.Equal(["network", "mode", "input", "hidden", "output", "batch", "seqLen", "kernel", "nsPerStep", "gflopsPerSecond"], names);
+        Assert.Equal(["network", "mode", "input", "hidden", "output", "batch", "seqLen", "kernel", "precision", "nsPerStep", "gflopsPerSecond"], names);
         Assert.Equal(123.4, row.GetProperty("nsPerStep").GetDouble());
     }
 
