@@ -24,7 +24,7 @@ public abstract class PrecisionBenchmarkBase
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))
             : [16, 64, 128, 256, 512];
 
-    /// <summary>The same seeded float32 model for every precision, quantized by <see cref="RnnModel.WithPrecision"/>.</summary>
+    /// <summary>The same seeded float32 model for every precision, quantized by <see cref="RnnModel.WithPrecision(WeightPrecision)"/>.</summary>
     protected RnnModel CreateModel(WeightPrecision precision) =>
         (Cell == CellType.Lstm ? RnnModel.CreateLstm(H, H, seed: 15) : RnnModel.CreateGru(H, H, seed: 15)).WithPrecision(precision);
 }

@@ -10,7 +10,7 @@ namespace Rnn.Fast.Cli;
 /// LSTM with I = H at H = 16, 64, 256 by default, batch 1, a streaming <see cref="RnnModel.Step"/> and a
 /// T = 100 <see cref="RnnModel.Run(ReadOnlySpan{float}, int, RnnState, Span{float})"/>, in ns per step and GFLOP/s, plus the audio shape (I = 1, H = 16,
 /// a 1-output linear head). <c>--precision fp32 bf16 int8</c> times the same models with their weight matrices in
-/// each precision (<see cref="RnnModel.WithPrecision"/>). Medians of timed batches (see <see cref="Timing"/>). The comparison with
+/// each precision (<see cref="RnnModel.WithPrecision(WeightPrecision)"/>). Medians of timed batches (see <see cref="Timing"/>). The comparison with
 /// ONNX Runtime, TensorPrimitives and naive C# is bench/Rnn.Fast.Compare; the full suite bench/Rnn.Fast.Benchmarks.
 /// </summary>
 internal static class BenchCommand

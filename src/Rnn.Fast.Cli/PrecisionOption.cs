@@ -5,7 +5,7 @@ namespace Rnn.Fast.Cli;
 
 /// <summary>
 /// <c>--precision fp32|bf16|int8</c> of <c>run</c>, <c>info</c> and <c>bench</c>: the model is loaded (or built) in
-/// float32, then <see cref="RnnModel.WithPrecision"/> stores its weight matrices in the chosen precision. The long
+/// float32, then <see cref="RnnModel.WithPrecision(WeightPrecision)"/> stores its weight matrices in the chosen precision. The long
 /// names float32 and bfloat16 are accepted too, in any case.
 /// </summary>
 internal static class PrecisionOption

@@ -30,20 +30,39 @@ internal static class VerifyCommand
             Description = "Seed of the random cases (the same seed gives the same cases on every machine).",
             DefaultValueFactory = _ => 1,
         };
+        Option<string[]> precision = PrecisionOption.CreateMany(
+            "Weight precisions to verify (default all three): the reduced ones run every matrix through the bf16/int8 products, whatever its size.");
+        precision.DefaultValueFactory = _ => ["fp32", "bf16", "int8"];
         var command = new Command("verify", "Check every available kernel against the double-precision reference on random shapes.")
         {
             cases,
             seed,
+            precision,
         };
-        command.SetAction(parse => Run(parse.GetValue(cases), parse.GetValue(seed)));
+        command.SetAction(parse =>
+        {
+            WeightPrecision[] precisions = [.. parse.GetValue(precision)!.Select(p => PrecisionOption.Parse(p)!.Value).Distinct()];
+            int exit = 0;
+            foreach (WeightPrecision p in precisions)
+            {
+                exit = Math.Max(exit, Run(parse.GetValue(cases), parse.GetValue(seed), p));
+            }
+            return exit;
+        });
         return command;
     }
 
-    /// <summary>Runs the verification; returns 0 when every kernel passes every case, else 1.</summary>
-    private static int Run(int cases, int seed)
+    /// <summary>Runs the verification of one precision; returns 0 when every kernel passes every case, else 1.</summary>
+    private static int Run(int cases, int seed, WeightPrecision precision)
     {
         IReadOnlyList<string> kernels = RnnKernels.Available;
-        AnsiConsole.MarkupLine($"Verifying [bold]{Markup.Escape(string.Join(", ", kernels))}[/] on {cases} random cases each (seed {seed}).");
+        string weights = precision switch
+        {
+            WeightPrecision.BFloat16 => "bf16 weights (reference on the dequantized weights)",
+            WeightPrecision.Int8 => "int8 weights (reference on the dequantized weights)",
+            _ => "float32 weights",
+        };
+        AnsiConsole.MarkupLine($"Verifying [bold]{Markup.Escape(string.Join(", ", kernels))}[/] with {weights} on {cases} random cases each (seed {seed}).");
         AnsiConsole.MarkupLine(
             "[grey]Cases, five structures equally often: one Elman (tanh/ReLU/sigmoid), LSTM or GRU layer; a stack of 2-3 layers; " +
             "a bidirectional model of 1-2 layers (stacks and bidirectional models draw each layer's cell); " +
@@ -56,7 +75,7 @@ internal static class VerifyCommand
         }
 
         var clock = Stopwatch.StartNew();
-        VerificationReport report = KernelVerifier.Verify(kernels, cases, seed);
+        VerificationReport report = KernelVerifier.Verify(kernels, cases, seed, precision);
         IReadOnlyList<KernelVerificationSummary> summaries = report.Kernels;
         clock.Stop();
 

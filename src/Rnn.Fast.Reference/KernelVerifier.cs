@@ -117,7 +117,7 @@ public sealed record VerificationCase(int InputSize, IReadOnlyList<LayerSpec> La
     public RnnModel CreateModel(string? kernel = null)
     {
         var (layers, reverse, head) = CreateWeights();
-        return RnnModel.Create(layers, head, kernel, new RnnModelOptions { ReverseLayers = reverse }).WithPrecision(Precision);
+        return RnnModel.Create(layers, head, kernel, new RnnModelOptions { ReverseLayers = reverse }).WithPrecision(Precision, ReducedProducts.Always);
     }
 
     public override string ToString()
@@ -305,7 +305,9 @@ public static class KernelVerifier
         var options = new RnnModelOptions { ReverseLayers = reverse };
         var inputs = CaseInputs.Create(testCase, layers);
         // A reduced model is compared with the reference on its dequantized weights: what its products use.
-        RnnModel first = RnnModel.Create(layers, head, kernels.Count > 0 ? kernels[0] : null, options).WithPrecision(testCase.Precision);
+        // The reduced products run at every size (small matrices would otherwise run as float32, verified already).
+        RnnModel first = RnnModel.Create(layers, head, kernels.Count > 0 ? kernels[0] : null, options)
+            .WithPrecision(testCase.Precision, ReducedProducts.Always);
         var expected = ExpectedOutputs.Compute(testCase, new ReferenceModel(first), inputs);
 
         var results = new KernelCheckResult[kernels.Count];

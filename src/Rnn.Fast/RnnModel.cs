@@ -57,7 +57,7 @@ public sealed partial class RnnModel
     }
 
     /// <summary>
-    /// How the weight matrices are stored (<see cref="WithPrecision"/>). For bf16 and int8 models, <see cref="Layers"/>,
+    /// How the weight matrices are stored (<see cref="WithPrecision(WeightPrecision)"/>). For bf16 and int8 models, <see cref="Layers"/>,
     /// <see cref="Head"/> and the reverse layers hold the dequantized values the products use (made on first access).
     /// </summary>
     public WeightPrecision Precision => _network.Precision;
@@ -137,18 +137,26 @@ public sealed partial class RnnModel
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/>.</exception>
     /// <exception cref="ArgumentException">Int8 of a model with a non-finite weight.</exception>
-    public RnnModel WithPrecision(WeightPrecision precision) => WithPrecisionAndProducts(precision, reducedProducts: null);
+    public RnnModel WithPrecision(WeightPrecision precision) => WithPrecision(precision, ReducedProducts.Auto);
 
     /// <summary>
-    /// <see cref="WithPrecision"/> with the reduced products forced on or off for every matrix, whatever
-    /// its size (tests of the reduced kernels on small models); null for the size rule.
+    /// <see cref="WithPrecision(WeightPrecision)"/>, choosing where the bf16/int8 products run: by size
+    /// (<see cref="ReducedProducts.Auto"/>, the default), for every matrix (<see cref="ReducedProducts.Always"/>: to verify
+    /// or time the reduced kernels on small models), or never (<see cref="ReducedProducts.Never"/>).
     /// </summary>
-    internal RnnModel WithPrecisionAndProducts(WeightPrecision precision, bool? reducedProducts)
+    /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/> or <paramref name="products"/>.</exception>
+    /// <exception cref="ArgumentException">A weight that bf16 or int8 cannot represent (see <see cref="WithPrecision(WeightPrecision)"/>).</exception>
+    public RnnModel WithPrecision(WeightPrecision precision, ReducedProducts products)
     {
         if (!Enum.IsDefined(precision))
         {
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16 or Int8.");
         }
+        if (!Enum.IsDefined(products))
+        {
+            throw new ArgumentOutOfRangeException(nameof(products), products, "Expected Auto, Always or Never.");
+        }
+        bool? reducedProducts = products switch { ReducedProducts.Always => true, ReducedProducts.Never => false, _ => null };
         if (precision == Precision && reducedProducts == _network.ReducedProductsForced)
         {
             return this;

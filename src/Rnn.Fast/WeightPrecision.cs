@@ -3,7 +3,7 @@ namespace Rnn.Fast;
 /// <summary>
 /// How a model stores the weight matrices of its recurrent layers and head (biases, state and activations stay
 /// float32). Reduced precision reads fewer bytes per weight, which is what a step costs once the weights no longer fit
-/// in L1: see <see cref="RnnModel.WithPrecision"/> and <see cref="WeightQuantization"/> for the exact schemes.
+/// in L1: see <see cref="RnnModel.WithPrecision(WeightPrecision)"/> and <see cref="WeightQuantization"/> for the exact schemes.
 /// </summary>
 public enum WeightPrecision
 {

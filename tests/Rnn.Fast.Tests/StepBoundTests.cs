@@ -51,7 +51,7 @@ public sealed class StepBoundTests(ITestOutputHelper output)
     public void Step_Int8OneQuantumOff_FailsTheStepBound(CellType cell)
     {
         var c = new NetworkCase(cell, Activation.Tanh, 12, 40, 1, 0, Activation.Identity, 1, 1, 1f, Seed: 21);
-        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(WeightPrecision.Int8, ReducedProducts.Always);
         var random = new Random(3);
         var reference = new ReferenceModel(model);
         ReferenceState start = RandomReferenceState(reference, random);
@@ -150,7 +150,7 @@ public sealed class StepBoundTests(ITestOutputHelper output)
     /// <summary>One step (Step, and Run over one step) of every stream from a random state; returns the worst error / bound.</summary>
     private static double CheckOneStep(NetworkCase c, string kernel, WeightPrecision precision = WeightPrecision.Float32)
     {
-        RnnModel model = c.Build(kernel).WithPrecisionAndProducts(precision, reducedProducts: true);
+        RnnModel model = c.Build(kernel).WithPrecision(precision, ReducedProducts.Always);
         var reference = new ReferenceModel(model);
         var random = new Random(unchecked(c.Seed * 17 + 1));
         ReferenceState[] starts = [.. Enumerable.Range(0, c.Batch).Select(_ => RandomReferenceState(reference, random))];

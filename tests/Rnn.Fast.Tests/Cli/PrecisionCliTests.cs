@@ -31,6 +31,18 @@ public sealed partial class PrecisionCliTests : IDisposable
         TableRow().Matches(output).ToDictionary(m => m.Groups["name"].Value,
             m => new[] { "maxAbs", "meanAbs", "maxRel", "meanRel" }.Select(g => double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture)).ToArray());
 
+    // ---- verify ----
+
+    [Fact]
+    public void Verify_Int8_ChecksTheReducedKernelsAndPasses()
+    {
+        Assert.Equal(0, Rnnfast("verify", "--cases", "8", "--precision", "int8").Code);
+    }
+
+    [Fact]
+    public void Verify_BadPrecision_IsAUsageError() =>
+        Assert.Equal(2, Rnnfast("verify", "--precision", "fp16").Code);
+
     // ---- Parsing ----
 
     [Theory]

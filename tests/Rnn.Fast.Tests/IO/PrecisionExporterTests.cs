@@ -6,7 +6,7 @@ namespace Rnn.Fast.Tests.IO;
 /// <summary>
 /// tools/export/rnnfast_export.py with <c>precision="bf16"</c> / <c>"int8"</c> quantizes exactly as Rnn.Fast does
 /// (<see cref="WeightQuantization"/>): the files it writes load as the same bf16 / int8 model, bit for bit, as
-/// <see cref="RnnModel.WithPrecision"/> of the float32 model.
+/// <see cref="RnnModel.WithPrecision(WeightPrecision)"/> of the float32 model.
 /// </summary>
 public sealed class PrecisionExporterTests
 {

@@ -1,6 +1,6 @@
 namespace Rnn.Fast.Tests.Precision;
 
-/// <summary>The public side of reduced precision: the schemes, <see cref="RnnModel.WithPrecision"/>, errors and allocation.</summary>
+/// <summary>The public side of reduced precision: the schemes, <see cref="RnnModel.WithPrecision(WeightPrecision)"/>, errors and allocation.</summary>
 public sealed class PrecisionApiTests
 {
     [Theory]
@@ -121,7 +121,7 @@ public sealed class PrecisionApiTests
     [InlineData(CellType.Elman)]
     public void Int8_NonFiniteInput_GivesNaNNotAWrongNumber(CellType cell)
     {
-        RnnModel model = Models.Of(cell, 3, 24, 2, seed: 5).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true);
+        RnnModel model = Models.Of(cell, 3, 24, 2, seed: 5).WithPrecision(WeightPrecision.Int8, ReducedProducts.Always);
         RnnState state = model.CreateState();
         var y = new float[2];
         model.Step([1f, float.NaN, 0f], state, y);
@@ -139,7 +139,7 @@ public sealed class PrecisionApiTests
     [InlineData(WeightPrecision.Int8, CellType.Elman)]
     public void StepAndRun_ReducedModels_AllocateNothingFromTheFirstCallOnAFreshThread(WeightPrecision precision, CellType cell)
     {
-        RnnModel model = Models.Of(cell, 4, 70, 3, seed: 2).WithPrecisionAndProducts(precision, reducedProducts: true);
+        RnnModel model = Models.Of(cell, 4, 70, 3, seed: 2).WithPrecision(precision, ReducedProducts.Always);
         long stepBytes = -1, runBytes = -1, warmStep = -1;
         var thread = new Thread(() =>
         {
@@ -188,13 +188,21 @@ public sealed class ReducedExecutionTests
         Assert.True(model.Network.UsesReducedProducts);
         Assert.True(model.Network.Layers[0].UsesReducedProducts);
         Assert.False(model.Network.Head!.UsesReducedProducts); // 2×128 floats: float32
-        Assert.True(Models.Lstm(128, 128, 2, seed: 8).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true).Network.Head!.UsesReducedProducts);
+        Assert.True(Models.Lstm(128, 128, 2, seed: 8).WithPrecision(WeightPrecision.Int8, ReducedProducts.Always).Network.Head!.UsesReducedProducts);
+    }
+
+    [Fact]
+    public void Never_RunsEverythingAsFloat32_AndUndefinedIsRejected()
+    {
+        RnnModel big = Models.Lstm(128, 128, 2, seed: 8);
+        Assert.False(big.WithPrecision(WeightPrecision.Int8, ReducedProducts.Never).Network.UsesReducedProducts);
+        Assert.Throws<ArgumentOutOfRangeException>(() => big.WithPrecision(WeightPrecision.Int8, (ReducedProducts)9));
     }
 
     [Fact]
     public void WithKernel_KeepsForcedProducts()
     {
-        RnnModel forced = Models.Lstm(1, 16, 1, seed: 8).WithPrecisionAndProducts(WeightPrecision.Int8, reducedProducts: true);
+        RnnModel forced = Models.Lstm(1, 16, 1, seed: 8).WithPrecision(WeightPrecision.Int8, ReducedProducts.Always);
         foreach (string kernel in RnnKernels.Available)
         {
             Assert.True(forced.WithKernel(kernel).Network.UsesReducedProducts);

@@ -37,7 +37,7 @@ public sealed class PrecisionModelTests
     public void Step_RandomNetworks_EqualsRun(string kernel, WeightPrecision precision) =>
         Prop.ForAll(NetworkCase.Arbitrary(withHead: true), c =>
         {
-            RnnModel model = c.Build(kernel).WithPrecisionAndProducts(precision, reducedProducts: true);
+            RnnModel model = c.Build(kernel).WithPrecision(precision, ReducedProducts.Always);
             float[] inputs = c.Inputs();
             var run = new float[c.Steps * c.Batch * model.OutputSize];
             model.Run(inputs, c.Steps, model.CreateState(c.Batch), run);
@@ -68,7 +68,7 @@ public sealed class PrecisionModelTests
 
     private static void CheckSequence(NetworkCase c, string kernel, WeightPrecision precision)
     {
-        RnnModel model = c.Build(kernel).WithPrecisionAndProducts(precision, reducedProducts: true);
+        RnnModel model = c.Build(kernel).WithPrecision(precision, ReducedProducts.Always);
         Assert.Equal(precision, model.Precision);
         var reference = new ReferenceModel(model);
         float[] inputs = c.Inputs();

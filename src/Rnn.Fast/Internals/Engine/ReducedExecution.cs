@@ -12,12 +12,6 @@ namespace Rnn.Fast.Internals;
 internal static class ReducedExecution
 {
     /// <summary>
-    /// Set to <c>always</c> or <c>never</c> to force reduced products on or off for every reduced matrix (to measure
-    /// the crossover); unset, the size rule below decides.
-    /// </summary>
-    public const string EnvironmentVariable = "RNNFAST_REDUCED_PRODUCTS";
-
-    /// <summary>
     /// float32 bytes of a layer's W_ih + W_hh (or of the head) above which its reduced matrices run through the reduced
     /// products. Measured on Zen 4 (perf-results/AMD-EPYC-f25m17/precision.md).
     /// </summary>
@@ -25,14 +19,8 @@ internal static class ReducedExecution
 
     /// <summary>
     /// Whether a matrix set of <paramref name="float32Bytes"/> (as float32) should use the reduced products:
-    /// <paramref name="forced"/> if given (tests), else the environment variable, else the size rule.
+    /// <paramref name="forced"/> if given (<see cref="ReducedProducts.Always"/> or <see cref="ReducedProducts.Never"/>),
+    /// else the size rule.
     /// </summary>
-    /// <remarks>Read at each model creation (never on a hot path), so a tool may set the variable for one run.</remarks>
-    public static bool UseReducedProducts(long float32Bytes, bool? forced) =>
-        forced ?? Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant() switch
-    {
-        "always" => true,
-        "never" => false,
-        _ => float32Bytes > Float32BytesThreshold,
-    };
+    public static bool UseReducedProducts(long float32Bytes, bool? forced) => forced ?? float32Bytes > Float32BytesThreshold;
 }
