@@ -1,0 +1,275 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Rnn.Fast.Internals;
+
+/// <summary>
+/// The reduced-precision product role on vector registers: each load of V pair slots (<see cref="ReducedMatrix"/>)
+/// is widened in registers (bf16: a shift and a mask into two float registers; int8: sign extension to int16 for a
+/// multiply-add of adjacent pairs) and feeds a register tile of rows × register columns. Written once per width
+/// through <typeparamref name="TOps"/> (float ops) and <typeparamref name="TPairs"/> (pair ops).
+/// </summary>
+/// <remarks>
+/// <para><b>Tiles.</b> A register column q = (block, gate) reads the pair slots at <c>[q / G][p][q % G]</c>, p =
+/// 0..Pairs−1, each G·V slots after the previous one. A tile is R rows (4, then 2, then 1) × C register columns (4
+/// with 32 vector registers, 2 with 16); columns past the last alias it (same loads, no stores). Rows go in panels
+/// whose x (or int16 q) stays in L2 while every column tile sweeps them; a column tile's weights (C × Pairs × V slots)
+/// stay in L1/L2 while the panel's row tiles reuse them.</para>
+/// <para><b>Flops and bytes</b> per pair and column, V lanes: bf16 reads 4V bytes and does 2V multiply-adds per row;
+/// int8 reads 2V bytes and does 2V multiply-adds per row (one vpmovsxbw per column, one vpmaddwd and one vpaddd per
+/// row). A batch-1 step (one row) does 1 multiply-add per 2 bytes (bf16) or per byte (int8), so from H ≈ 256 up it
+/// streams its weights from L2/L3 (an LSTM with H = I = 512 reads 4 MB in bf16 and 2 MB in int8 per step, against
+/// 8 MB in float32) and the loads, not the arithmetic, set its speed. The input projection of a chunk (up to 256
+/// rows) reuses each load R = 4 times from a register and each column tile over a whole panel from L1/L2, so it is
+/// bound by the vector pipes: per 2V multiply-adds of a 4 × 4 tile, bf16 spends 1/4 load + 1/2 widen + 2 FMA
+/// instructions, int8 1/4 vpmovsxbw + 1 vpmaddwd + 1 vpaddd.</para>
+/// <para><b>Rounding.</b> bf16: one FMA chain per output in column order from 0, then <c>start + sum</c>: the same
+/// operations as <see cref="ReducedProductsScalar"/> (bit-identical where the ISA fuses). int8: exact int32 sums per
+/// run, float32 sums of the runs in order, <c>fma(sum, s_w · s_x, start)</c>: bit-identical on every ISA.</para>
+/// </remarks>
+internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : ReducedProductKernel
+    where TOps : struct, ISimdOps<TF>
+    where TPairs : struct, IPairOps<TF, TI>
+    where TF : struct
+    where TI : struct
+{
+    public sealed override int Lanes => TOps.Lanes;
+
+    // Vector registers the JIT can allocate: 32 with EVEX encodings (AVX-512 enabled) and on ARM64, else 16.
+    private static bool WideRegisterFile =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+
+    // Floats of x (or int16 pairs of q, at half the bytes) per row panel: 64 KiB of x stays in L2.
+    private const int PanelFloats = 16 * 1024;
+
+    // Rows of a panel at most: the int8 products keep the panel's activation scales in a fixed stack buffer.
+    private const int MaxPanelRows = 64;
+
+    public sealed override void MultiplyRows(ReadOnlySpan<float> x, int rows, int xStride, ReducedMatrix w, ReadOnlySpan<float> bias,
+        bool accumulate, Span<float> y, Span<short> scratch)
+    {
+        if (w.Lanes != TOps.Lanes)
+        {
+            throw new ArgumentException($"The matrix is packed in blocks of {w.Lanes} lanes, this kernel computes {TOps.Lanes}.", nameof(w));
+        }
+        int width = w.RowWidth;
+        if (rows <= 0 || width == 0)
+        {
+            return;
+        }
+        // Everything the unchecked loops below touch, checked once.
+        if (x.Length < (rows - 1) * xStride + w.Columns || y.Length < rows * width || (!bias.IsEmpty && bias.Length < width))
+        {
+            throw new ArgumentException("x, y or bias is shorter than the product's shape.");
+        }
+        int panel = Math.Clamp(PanelFloats / Math.Max(w.Columns, 1) & ~3, 4, MaxPanelRows);
+        var shape = new TileShape
+        {
+            XStride = xStride,
+            Width = width,
+            Stride = w.Gates * TOps.Lanes,
+            Accumulate = accumulate,
+            HasBias = !bias.IsEmpty,
+        };
+        if (w.Precision == WeightPrecision.BFloat16)
+        {
+            BFloat16Rows(ref MemoryMarshal.GetReference(x), rows, w, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(y),
+                panel, shape);
+        }
+        else
+        {
+            if (scratch.Length < Math.Min(rows, panel) * 2 * w.Pairs)
+            {
+                throw new ArgumentException("The int16 scratch is shorter than ScratchLength(rows, columns).", nameof(scratch));
+            }
+            Int8Rows(x, rows, w, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(y), scratch, panel, shape);
+        }
+    }
+
+    // What every tile of one product shares.
+    private struct TileShape
+    {
+        public int XStride, Width, Stride;   // x floats per row, y floats per row, pair slots between pair p and p+1
+        public bool Accumulate, HasBias;
+        public int Columns;                  // register columns of this tile that exist (≤ the tile's C)
+    }
+
+    // The offset (in pair slots, V per register) of register column q's pair 0.
+    private static int ColumnOffset(ReducedMatrix w, int q) => (q / w.Gates) * (w.BlockStride / 2) + (q % w.Gates) * TOps.Lanes;
+
+    // The value a tile's output starts from: y (accumulate) or 0, plus the bias where there is one, in the order of
+    // the scalar definition (clear, add the bias, add the product).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF Start(in TileShape t, ref float o, ref float bias)
+    {
+        TF start = t.Accumulate ? TOps.Load(in o) : TOps.Zero;
+        return t.HasBias ? TOps.Add(start, TOps.Load(in bias)) : start;
+    }
+
+    // ---- bf16 ----
+
+    private static void BFloat16Rows(ref float x, int rows, ReducedMatrix w, ref float bias, ref float y, int panel, TileShape shape)
+    {
+        int v = TOps.Lanes;
+        int columns = w.Blocks * w.Gates;
+        int tileColumns = WideRegisterFile ? 4 : 2;
+        ref uint slots = ref Unsafe.As<ushort, uint>(ref MemoryMarshal.GetArrayDataReference(w.Half));
+        int fullPairs = w.Columns / 2;
+        bool oddColumn = (w.Columns & 1) != 0;
+        var sums = new TileAccumulators<TF>();
+        for (int r0 = 0; r0 < rows; r0 += panel)
+        {
+            int end = Math.Min(rows, r0 + panel);
+            for (int q = 0; q < columns; q += tileColumns)
+            {
+                shape.Columns = Math.Min(tileColumns, columns - q);
+                ref uint w0 = ref Unsafe.Add(ref slots, ColumnOffset(w, q));
+                ref uint w1 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(1, shape.Columns - 1)));
+                ref uint w2 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(2, shape.Columns - 1)));
+                ref uint w3 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(3, shape.Columns - 1)));
+                ref float b = ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0);
+                int r = r0;
+                for (; r + 3 < end; r += 4)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, r * shape.XStride);
+                    if (tileColumns == 4)
+                    {
+                        BFloat16Tile<FourStreams, FourStreams>(ref xr, shape.XStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
+                    }
+                    else
+                    {
+                        BFloat16Tile<FourStreams, TwoStreams>(ref xr, shape.XStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
+                    }
+                    StoreSums(in shape, 4, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
+                }
+                if (end - r >= 2)
+                {
+                    BFloat16Tile<TwoStreams, FourStreams>(ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
+                        ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
+                    StoreSums(in shape, 2, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
+                    r += 2;
+                }
+                if (r < end)
+                {
+                    BFloat16Tile<OneStream, FourStreams>(ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
+                        ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
+                    StoreSums(in shape, 1, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
+                }
+            }
+        }
+    }
+
+    // y[r][i] = start + sums[4r + i] for the tile's rows and existing columns.
+    private static void StoreSums(in TileShape t, int tileRows, ref TileAccumulators<TF> sums, ref float bias, ref float o)
+    {
+        int v = TOps.Lanes;
+        for (int r = 0; r < tileRows; r++)
+        {
+            for (int i = 0; i < t.Columns; i++)
+            {
+                ref float oi = ref Unsafe.Add(ref o, r * t.Width + i * v);
+                TOps.Store(TOps.Add(Start(in t, ref oi, ref Unsafe.Add(ref bias, i * v)), sums[r * 4 + i]), ref oi);
+            }
+        }
+    }
+
+    // sums[4r + i] = Σ_j w_i[j] · x[r][j], one FMA chain per (row, column) from 0 in column order (the scalar
+    // definition's order). Per pair: C loads widened to 2C registers, 2R broadcasts, 2·R·C FMAs in R·C independent
+    // chains (16 for a 4 × 4 tile: more than the 2 pipes × 4 cycles of FMA latency need; a lone row has C). Out of
+    // line with the sums read back from memory, so the accumulators stay in registers (see TileAccumulators).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BFloat16Tile<TR, TC>(ref float x, int xStride, int fullPairs, bool oddColumn,
+        ref uint w0, ref uint w1, ref uint w2, ref uint w3, int stride, ref TileAccumulators<TF> sums)
+        where TR : struct, IStreamTile
+        where TC : struct, IStreamTile
+    {
+        int n = TR.Streams, c = TC.Streams;
+        ref float x1 = ref Unsafe.Add(ref x, Math.Min(1, n - 1) * xStride);
+        ref float x2 = ref Unsafe.Add(ref x, Math.Min(2, n - 1) * xStride);
+        ref float x3 = ref Unsafe.Add(ref x, Math.Min(3, n - 1) * xStride);
+        TF s00 = TOps.Zero, s01 = TOps.Zero, s02 = TOps.Zero, s03 = TOps.Zero;
+        TF s10 = TOps.Zero, s11 = TOps.Zero, s12 = TOps.Zero, s13 = TOps.Zero;
+        TF s20 = TOps.Zero, s21 = TOps.Zero, s22 = TOps.Zero, s23 = TOps.Zero;
+        TF s30 = TOps.Zero, s31 = TOps.Zero, s32 = TOps.Zero, s33 = TOps.Zero;
+        int pairs = fullPairs + (oddColumn ? 1 : 0);
+        for (int p = 0; p < pairs; p++)
+        {
+            int at = p * stride;
+            // An odd K's last pair has no column 2p+1: its weight is a zero pad, but x[2p+1] is past the row (and
+            // may be anything, NaN included), so that half is skipped rather than multiplied by zero.
+            bool both = p < fullPairs;
+            TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l0, out TF h0);
+            TPairs.Widen(in Unsafe.Add(ref w1, at), out TF l1, out TF h1);
+            TF l2 = l0, h2 = h0, l3 = l1, h3 = h1;
+            if (c > 2)
+            {
+                TPairs.Widen(in Unsafe.Add(ref w2, at), out l2, out h2);
+                TPairs.Widen(in Unsafe.Add(ref w3, at), out l3, out h3);
+            }
+            int j = 2 * p;
+            TF a = TOps.Broadcast(Unsafe.Add(ref x, j));
+            s00 = TOps.MultiplyAdd(l0, a, s00); s01 = TOps.MultiplyAdd(l1, a, s01);
+            if (c > 2)
+            {
+                s02 = TOps.MultiplyAdd(l2, a, s02); s03 = TOps.MultiplyAdd(l3, a, s03);
+            }
+            if (n > 1)
+            {
+                TF e = TOps.Broadcast(Unsafe.Add(ref x1, j));
+                s10 = TOps.MultiplyAdd(l0, e, s10); s11 = TOps.MultiplyAdd(l1, e, s11);
+                if (c > 2)
+                {
+                    s12 = TOps.MultiplyAdd(l2, e, s12); s13 = TOps.MultiplyAdd(l3, e, s13);
+                }
+            }
+            if (n > 2)
+            {
+                TF e = TOps.Broadcast(Unsafe.Add(ref x2, j));
+                s20 = TOps.MultiplyAdd(l0, e, s20); s21 = TOps.MultiplyAdd(l1, e, s21);
+                TF f = TOps.Broadcast(Unsafe.Add(ref x3, j));
+                s30 = TOps.MultiplyAdd(l0, f, s30); s31 = TOps.MultiplyAdd(l1, f, s31);
+                if (c > 2)
+                {
+                    s22 = TOps.MultiplyAdd(l2, e, s22); s23 = TOps.MultiplyAdd(l3, e, s23);
+                    s32 = TOps.MultiplyAdd(l2, f, s32); s33 = TOps.MultiplyAdd(l3, f, s33);
+                }
+            }
+            if (!both)
+            {
+                break;
+            }
+            j++;
+            TF d = TOps.Broadcast(Unsafe.Add(ref x, j));
+            s00 = TOps.MultiplyAdd(h0, d, s00); s01 = TOps.MultiplyAdd(h1, d, s01);
+            if (c > 2)
+            {
+                s02 = TOps.MultiplyAdd(h2, d, s02); s03 = TOps.MultiplyAdd(h3, d, s03);
+            }
+            if (n > 1)
+            {
+                TF e = TOps.Broadcast(Unsafe.Add(ref x1, j));
+                s10 = TOps.MultiplyAdd(h0, e, s10); s11 = TOps.MultiplyAdd(h1, e, s11);
+                if (c > 2)
+                {
+                    s12 = TOps.MultiplyAdd(h2, e, s12); s13 = TOps.MultiplyAdd(h3, e, s13);
+                }
+            }
+            if (n > 2)
+            {
+                TF e = TOps.Broadcast(Unsafe.Add(ref x2, j));
+                s20 = TOps.MultiplyAdd(h0, e, s20); s21 = TOps.MultiplyAdd(h1, e, s21);
+                TF f = TOps.Broadcast(Unsafe.Add(ref x3, j));
+                s30 = TOps.MultiplyAdd(h0, f, s30); s31 = TOps.MultiplyAdd(h1, f, s31);
+                if (c > 2)
+                {
+                    s22 = TOps.MultiplyAdd(h2, e, s22); s23 = TOps.MultiplyAdd(h3, e, s23);
+                    s32 = TOps.MultiplyAdd(h2, f, s32); s33 = TOps.MultiplyAdd(h3, f, s33);
+                }
+            }
+        }
+        sums[0] = s00; sums[1] = s01; sums[2] = s02; sums[3] = s03;
+        sums[4] = s10; sums[5] = s11; sums[6] = s12; sums[7] = s13;
+        sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23;
+        sums[12] = s30; sums[13] = s31; sums[14] = s32; sums[15] = s33;
+    }
+}
