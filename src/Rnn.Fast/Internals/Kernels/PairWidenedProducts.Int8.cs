@@ -7,7 +7,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
 {
     // ---- int8 ----
 
-    // A panel's rows are quantized to int16 first (QuantizeActivations: one scale per row, kept in a fixed stack
+    // A panel's rows are quantized to int16 first (QuantizeActivations, vectorized: one scale per row, kept in a fixed stack
     // buffer, q in the caller's scratch), then every column tile sweeps them. Per run of PairsPerRun pairs the int32
     // sums are exact; the tile converts them to float32 and adds them in run order; the epilogue scales.
     private static void Int8Rows(ReadOnlySpan<float> x, int rows, ReducedMatrix w, ref float bias, ref float y, Span<short> scratch,
@@ -28,7 +28,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
             int end = Math.Min(rows, r0 + panel);
             for (int r = r0; r < end; r++)
             {
-                activationScales[r - r0] = QuantizeActivations(x.Slice(r * shape.XStride, w.Columns), scratch.Slice((r - r0) * qStride, qStride));
+                activationScales[r - r0] = ActivationQuantizer.Quantize(x.Slice(r * shape.XStride, w.Columns), scratch.Slice((r - r0) * qStride, qStride));
             }
             for (int q = 0; q < columns; q += tileColumns)
             {
