@@ -59,10 +59,22 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
                     ScaleSums(in shape, 2, ref sums, activationScales[(r - r0)..], ref s, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                     r += 2;
                 }
-                if (r < end)
+            }
+            // A single row left (a batch-1 step, a chunk's odd last row): four register columns per broadcast on
+            // any register file (4 accumulators, 4 widened weights: 9 registers), so the loop runs a quarter as often.
+            if ((end - r0) % 2 == 1)
+            {
+                int r = end - 1;
+                for (int q = 0; q < columns; q += 4)
                 {
-                    Int8Tile<OneStream, FourStreams>(in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride), ref w0, ref w1, ref w2, ref w3, ref sums);
-                    ScaleSums(in shape, 1, ref sums, activationScales[(r - r0)..], ref s, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
+                    shape.Columns = Math.Min(4, columns - q);
+                    Int8Tile<OneStream, FourStreams>(in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride),
+                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q)),
+                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(1, shape.Columns - 1))),
+                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(2, shape.Columns - 1))),
+                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(3, shape.Columns - 1))), ref sums);
+                    ScaleSums(in shape, 1, ref sums, activationScales[(r - r0)..], ref Unsafe.Add(ref scales, q * v),
+                        ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0), ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
             }
         }

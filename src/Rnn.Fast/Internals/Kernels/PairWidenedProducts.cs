@@ -149,14 +149,88 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
                     StoreSums(in shape, 2, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                     r += 2;
                 }
-                if (r < end)
+            }
+            // A single row left (a batch-1 step, a chunk's odd last row): latency matters more than reuse, so eight
+            // register columns share each broadcast, eight FMA chains in flight (two FMA pipes × four cycles).
+            if ((end - r0) % 2 == 1)
+            {
+                int r = end - 1;
+                for (int q = 0; q < columns; q += 8)
                 {
-                    BFloat16Tile<OneStream, FourStreams>(ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
-                        ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
-                    StoreSums(in shape, 1, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
+                    shape.Columns = Math.Min(8, columns - q);
+                    var row = new ColumnRefs();
+                    for (int i = 0; i < 8; i++)
+                    {
+                        row[i] = ColumnOffset(w, q + Math.Min(i, shape.Columns - 1));
+                    }
+                    BFloat16Row(ref Unsafe.Add(ref x, r * shape.XStride), fullPairs, oddColumn, ref slots, in row, shape.Stride, ref sums);
+                    StoreSums(in shape, 1, ref sums, ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0), ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
             }
         }
+    }
+
+    [InlineArray(8)]
+    private struct ColumnRefs
+    {
+        private int _element0;
+    }
+
+    // sums[i] = Σ_j w_i[j] · x[j] for up to eight register columns of one row, one chain per column in column order.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BFloat16Row(ref float x, int fullPairs, bool oddColumn, ref uint slots, in ColumnRefs columns, int stride,
+        ref TileAccumulators<TF> sums)
+    {
+        ref uint w0 = ref Unsafe.Add(ref slots, columns[0]), w1 = ref Unsafe.Add(ref slots, columns[1]);
+        ref uint w2 = ref Unsafe.Add(ref slots, columns[2]), w3 = ref Unsafe.Add(ref slots, columns[3]);
+        ref uint w4 = ref Unsafe.Add(ref slots, columns[4]), w5 = ref Unsafe.Add(ref slots, columns[5]);
+        ref uint w6 = ref Unsafe.Add(ref slots, columns[6]), w7 = ref Unsafe.Add(ref slots, columns[7]);
+        TF s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero, s4 = TOps.Zero, s5 = TOps.Zero, s6 = TOps.Zero, s7 = TOps.Zero;
+        int p = 0;
+        for (; p < fullPairs; p++)
+        {
+            int at = p * stride;
+            TF a = TOps.Broadcast(Unsafe.Add(ref x, 2 * p)), b = TOps.Broadcast(Unsafe.Add(ref x, 2 * p + 1));
+            TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l, out TF h);
+            s0 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s0));
+            TPairs.Widen(in Unsafe.Add(ref w1, at), out l, out h);
+            s1 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s1));
+            TPairs.Widen(in Unsafe.Add(ref w2, at), out l, out h);
+            s2 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s2));
+            TPairs.Widen(in Unsafe.Add(ref w3, at), out l, out h);
+            s3 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s3));
+            TPairs.Widen(in Unsafe.Add(ref w4, at), out l, out h);
+            s4 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s4));
+            TPairs.Widen(in Unsafe.Add(ref w5, at), out l, out h);
+            s5 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s5));
+            TPairs.Widen(in Unsafe.Add(ref w6, at), out l, out h);
+            s6 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s6));
+            TPairs.Widen(in Unsafe.Add(ref w7, at), out l, out h);
+            s7 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s7));
+        }
+        if (oddColumn)
+        {
+            // The last pair of an odd K: column 2p only (x[2p+1] is past the row).
+            int at = p * stride;
+            TF a = TOps.Broadcast(Unsafe.Add(ref x, 2 * p));
+            TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l, out _);
+            s0 = TOps.MultiplyAdd(l, a, s0);
+            TPairs.Widen(in Unsafe.Add(ref w1, at), out l, out _);
+            s1 = TOps.MultiplyAdd(l, a, s1);
+            TPairs.Widen(in Unsafe.Add(ref w2, at), out l, out _);
+            s2 = TOps.MultiplyAdd(l, a, s2);
+            TPairs.Widen(in Unsafe.Add(ref w3, at), out l, out _);
+            s3 = TOps.MultiplyAdd(l, a, s3);
+            TPairs.Widen(in Unsafe.Add(ref w4, at), out l, out _);
+            s4 = TOps.MultiplyAdd(l, a, s4);
+            TPairs.Widen(in Unsafe.Add(ref w5, at), out l, out _);
+            s5 = TOps.MultiplyAdd(l, a, s5);
+            TPairs.Widen(in Unsafe.Add(ref w6, at), out l, out _);
+            s6 = TOps.MultiplyAdd(l, a, s6);
+            TPairs.Widen(in Unsafe.Add(ref w7, at), out l, out _);
+            s7 = TOps.MultiplyAdd(l, a, s7);
+        }
+        sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3; sums[4] = s4; sums[5] = s5; sums[6] = s6; sums[7] = s7;
     }
 
     // y[r][i] = start + sums[4r + i] for the tile's rows and existing columns.
