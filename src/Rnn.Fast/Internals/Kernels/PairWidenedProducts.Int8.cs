@@ -124,9 +124,10 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
             TI s20 = TPairs.ZeroInt, s21 = TPairs.ZeroInt, s22 = TPairs.ZeroInt, s23 = TPairs.ZeroInt;
             TI s30 = TPairs.ZeroInt, s31 = TPairs.ZeroInt, s32 = TPairs.ZeroInt, s33 = TPairs.ZeroInt;
             int runEnd = Math.Min(t.Pairs, p0 + PairsPerRun);
-            for (int p = p0; p < runEnd; p++)
+            // nint offsets stepped by addition: no multiply or sign extension per pair in the loop.
+            nint at = (nint)p0 * stride;
+            for (int p = p0; p < runEnd; p++, at += stride)
             {
-                int at = p * stride;
                 TI wa = TPairs.WidenPairs(in Unsafe.Add(ref w0, at)), wb = TPairs.WidenPairs(in Unsafe.Add(ref w1, at));
                 TI wc = c > 2 ? TPairs.WidenPairs(in Unsafe.Add(ref w2, at)) : wa, wd = c > 2 ? TPairs.WidenPairs(in Unsafe.Add(ref w3, at)) : wb;
                 TI a = TPairs.BroadcastPair(in Unsafe.Add(ref q, 2 * p));
