@@ -13,6 +13,7 @@ internal static class ActivationQuantizer
 {
     /// <summary>Writes <c>2·Pairs</c> int16 values of <paramref name="x"/> (zero past K) and returns s_x, or NaN for a
     /// row holding a NaN or an infinity: exactly what <see cref="ReducedProductKernel.QuantizeActivations"/> returns and writes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Quantize(ReadOnlySpan<float> x /* [K] */, Span<short> q /* [2·Pairs] */)
     {
         if (!Vector128.IsHardwareAccelerated || x.Length < 8 || q.Length < x.Length)

@@ -10,6 +10,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
     // A panel's rows are quantized to int16 first (QuantizeActivations, vectorized: one scale per row, kept in a fixed stack
     // buffer, q in the caller's scratch), then every column tile sweeps them. Per run of PairsPerRun pairs the int32
     // sums are exact; the tile converts them to float32 and adds them in run order; the epilogue scales.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Int8Rows(ReadOnlySpan<float> x, int rows, ReducedMatrix w, ref float bias, ref float y, Span<short> scratch,
         int panel, TileShape shape)
     {
@@ -106,7 +107,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
     // vpmovsxbw of 2V bytes each, R broadcasts of one int32 (q[2p], q[2p+1]), R·C vpmaddwd + vpaddd. Integer adds
     // have a one-cycle latency, so the R·C chains never wait on each other; the loads and the two vector pipes set
     // the pace.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Int8Tile<TR, TC>(in Int8Shape t, ref short q, ref sbyte w0, ref sbyte w1, ref sbyte w2, ref sbyte w3,
         ref TileAccumulators<TF> sums)
         where TR : struct, IStreamTile

@@ -35,6 +35,9 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
 {
     public sealed override int Lanes => TOps.Lanes;
 
+    // The hot methods carry AggressiveOptimization, as the float32 streaming step does (see HotPath): a reduced
+    // model's first Step runs optimised code, never tier-0 loops, and no later tier-up recompiles them.
+
     // Vector registers the JIT can allocate: 32 with EVEX encodings (AVX-512 enabled) and on ARM64, else 16.
     private static bool WideRegisterFile =>
         System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
@@ -45,6 +48,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
     // Rows of a panel at most: the int8 products keep the panel's activation scales in a fixed stack buffer.
     private const int MaxPanelRows = 64;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public sealed override void MultiplyRows(ReadOnlySpan<float> x, int rows, int xStride, ReducedMatrix w, ReadOnlySpan<float> bias,
         bool accumulate, Span<float> y, Span<short> scratch)
     {
@@ -108,6 +112,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
 
     // ---- bf16 ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BFloat16Rows(ref float x, int rows, ReducedMatrix w, ref float bias, ref float y, int panel, TileShape shape)
     {
         int v = TOps.Lanes;
@@ -177,7 +182,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
     }
 
     // sums[i] = Σ_j w_i[j] · x[j] for up to eight register columns of one row, one chain per column in column order.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BFloat16Row(ref float x, int fullPairs, bool oddColumn, ref uint slots, in ColumnRefs columns, int stride,
         ref TileAccumulators<TF> sums)
     {
@@ -251,7 +256,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
     // definition's order). Per pair: C loads widened to 2C registers, 2R broadcasts, 2·R·C FMAs in R·C independent
     // chains (16 for a 4 × 4 tile: more than the 2 pipes × 4 cycles of FMA latency need; a lone row has C). Out of
     // line with the sums read back from memory, so the accumulators stay in registers (see TileAccumulators).
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BFloat16Tile<TR, TC>(ref float x, int xStride, int fullPairs, bool oddColumn,
         ref uint w0, ref uint w1, ref uint w2, ref uint w3, int stride, ref TileAccumulators<TF> sums)
         where TR : struct, IStreamTile
