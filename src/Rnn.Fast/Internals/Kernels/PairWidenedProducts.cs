@@ -11,18 +11,24 @@ namespace Rnn.Fast.Internals;
 /// </summary>
 /// <remarks>
 /// <para><b>Tiles.</b> A register column q = (block, gate) reads the pair slots at <c>[q / G][p][q % G]</c>, p =
-/// 0..Pairs−1, each G·V slots after the previous one. A tile is R rows (4, then 2, then 1) × C register columns (4
-/// with 32 vector registers, 2 with 16); columns past the last alias it (same loads, no stores). Rows go in panels
-/// whose x (or int16 q) stays in L2 while every column tile sweeps them; a column tile's weights (C × Pairs × V slots)
-/// stay in L1/L2 while the panel's row tiles reuse them.</para>
-/// <para><b>Flops and bytes</b> per pair and column, V lanes: bf16 reads 4V bytes and does 2V multiply-adds per row;
-/// int8 reads 2V bytes and does 2V multiply-adds per row (one vpmovsxbw per column, one vpmaddwd and one vpaddd per
-/// row). A batch-1 step (one row) does 1 multiply-add per 2 bytes (bf16) or per byte (int8), so from H ≈ 256 up it
-/// streams its weights from L2/L3 (an LSTM with H = I = 512 reads 4 MB in bf16 and 2 MB in int8 per step, against
-/// 8 MB in float32) and the loads, not the arithmetic, set its speed. The input projection of a chunk (up to 256
-/// rows) reuses each load R = 4 times from a register and each column tile over a whole panel from L1/L2, so it is
-/// bound by the vector pipes: per 2V multiply-adds of a 4 × 4 tile, bf16 spends 1/4 load + 1/2 widen + 2 FMA
-/// instructions, int8 1/4 vpmovsxbw + 1 vpmaddwd + 1 vpaddd.</para>
+/// 0..Pairs−1, each G·V slots after the previous one. A tile is R rows (4, then 2) × C register columns (4 with 32
+/// vector registers, 2 with 16); columns past the last alias it (same loads, no stores). A lone row (a batch-1
+/// step, a panel's odd last row) takes its own loop over 8 (bf16: 8 FMA chains) or 4 (int8) register columns. Rows
+/// go in panels whose x (or int16 q) stays in L2 while every column tile sweeps them; a column tile's weights
+/// (C × Pairs × V slots) stay in L1/L2 while the panel's row tiles reuse them.</para>
+/// <para><b>Flops and bytes</b> per pair slot register (V lanes, 2V multiply-adds per row): bf16 reads 4V bytes
+/// and spends a shift, a mask and 2 FMAs; int8 reads 2V bytes and spends a vpmovsxbw, then a vpmaddwd and a vpaddd
+/// per row. float32 reads 8V bytes per 2V multiply-adds (2 FMAs).</para>
+/// <para>A batch-1 step (one row, every weight used once) is therefore bound by the memory only in float32: an LSTM
+/// with H = I = 512 streams 8 MB per step from L3 in float32, 4 MB in bf16 and 2 MB in int8, but bf16 issues as many
+/// FMAs as float32 on half the bytes (on a core with one 512-bit FMA per cycle that is 32 bytes per cycle, about L3
+/// speed), and int8's three integer instructions per 32 bytes cost more cycles than L3 needs to deliver them. So
+/// the batch-1 gains are below the byte ratios of 2 and 4. Instructions that would close the gap (AVX512-BF16's
+/// vdpbf16ps, AVX512-VNNI's vpdpwssd) have no .NET 10 API on CPUs without AVX10 (Zen 4).</para>
+/// <para>The input projection of a chunk (up to 256 rows) reuses each widened register R = 4 times and each column
+/// tile over a whole panel from L1/L2, so it is bound by the vector pipes: per 2V multiply-adds of a 4 × 4 tile,
+/// bf16 spends 1/4 load + 1/2 widen + 2 FMA instructions (as float32 does, plus the widening), int8 1/4 vpmovsxbw +
+/// 1 vpmaddwd + 1 vpaddd (a vpmaddwd does twice the multiply-adds of an FMA).</para>
 /// <para><b>Rounding.</b> bf16: one FMA chain per output in column order from 0, then <c>start + sum</c>: the same
 /// operations as <see cref="ReducedProductsScalar"/> (bit-identical where the ISA fuses). int8: exact int32 sums per
 /// run, float32 sums of the runs in order, <c>fma(sum, s_w · s_x, start)</c>: bit-identical on every ISA.</para>
