@@ -23,6 +23,7 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
         ref short qRef = ref MemoryMarshal.GetReference(scratch);
         Span<float> activationScales = stackalloc float[MaxPanelRows];
         var sums = new TileAccumulators<TF>();
+        var offsets = new ColumnRefs();
         var tile = new Int8Shape { Pairs = w.Pairs, QStride = qStride, Stride = 2 * shape.Stride };
         for (int r0 = 0; r0 < rows; r0 += panel)
         {
@@ -34,29 +35,20 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
             for (int q = 0; q < columns; q += tileColumns)
             {
                 shape.Columns = Math.Min(tileColumns, columns - q);
-                ref sbyte w0 = ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q));
-                ref sbyte w1 = ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(1, shape.Columns - 1)));
-                ref sbyte w2 = ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(2, shape.Columns - 1)));
-                ref sbyte w3 = ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(3, shape.Columns - 1)));
+                ColumnOffsets(w, q, shape.Columns, ref offsets);
+                ref sbyte w0 = ref Unsafe.Add(ref slots, 2 * offsets[0]), w1 = ref Unsafe.Add(ref slots, 2 * offsets[1]);
+                ref sbyte w2 = ref Unsafe.Add(ref slots, 2 * offsets[2]), w3 = ref Unsafe.Add(ref slots, 2 * offsets[3]);
                 ref float b = ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0);
                 ref float s = ref Unsafe.Add(ref scales, q * v);
                 int r = r0;
                 for (; r + 3 < end; r += 4)
                 {
-                    ref short qr = ref Unsafe.Add(ref qRef, (r - r0) * qStride);
-                    if (tileColumns == 4)
-                    {
-                        Int8Tile<FourStreams, FourStreams>(in tile, ref qr, ref w0, ref w1, ref w2, ref w3, ref sums);
-                    }
-                    else
-                    {
-                        Int8Tile<FourStreams, TwoStreams>(in tile, ref qr, ref w0, ref w1, ref w2, ref w3, ref sums);
-                    }
+                    Int8TileFor<FourStreams>(shape.Columns, in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride), ref w0, ref w1, ref w2, ref w3, ref sums);
                     ScaleSums(in shape, 4, ref sums, activationScales[(r - r0)..], ref s, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
                 if (end - r >= 2)
                 {
-                    Int8Tile<TwoStreams, FourStreams>(in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride), ref w0, ref w1, ref w2, ref w3, ref sums);
+                    Int8TileFor<TwoStreams>(shape.Columns, in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride), ref w0, ref w1, ref w2, ref w3, ref sums);
                     ScaleSums(in shape, 2, ref sums, activationScales[(r - r0)..], ref s, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                     r += 2;
                 }
@@ -69,15 +61,33 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
                 for (int q = 0; q < columns; q += 4)
                 {
                     shape.Columns = Math.Min(4, columns - q);
-                    Int8Tile<OneStream, FourStreams>(in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride),
-                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q)),
-                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(1, shape.Columns - 1))),
-                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(2, shape.Columns - 1))),
-                        ref Unsafe.Add(ref slots, 2 * ColumnOffset(w, q + Math.Min(3, shape.Columns - 1))), ref sums);
+                    ColumnOffsets(w, q, shape.Columns, ref offsets);
+                    Int8TileFor<OneStream>(shape.Columns, in tile, ref Unsafe.Add(ref qRef, (r - r0) * qStride),
+                        ref Unsafe.Add(ref slots, 2 * offsets[0]), ref Unsafe.Add(ref slots, 2 * offsets[1]),
+                        ref Unsafe.Add(ref slots, 2 * offsets[2]), ref Unsafe.Add(ref slots, 2 * offsets[3]), ref sums);
                     ScaleSums(in shape, 1, ref sums, activationScales[(r - r0)..], ref Unsafe.Add(ref scales, q * v),
                         ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0), ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
             }
+        }
+    }
+
+    // The tile with as many register columns as exist (1, 2, else 4 or the register file's 2), as for bf16.
+    private static void Int8TileFor<TR>(int columns, in Int8Shape t, ref short q, ref sbyte w0, ref sbyte w1, ref sbyte w2, ref sbyte w3,
+        ref TileAccumulators<TF> sums)
+        where TR : struct, IStreamTile
+    {
+        if (columns == 1)
+        {
+            Int8Tile<TR, OneStream>(in t, ref q, ref w0, ref w1, ref w2, ref w3, ref sums);
+        }
+        else if (columns == 2)
+        {
+            Int8Tile<TR, TwoStreams>(in t, ref q, ref w0, ref w1, ref w2, ref w3, ref sums);
+        }
+        else
+        {
+            Int8Tile<TR, FourStreams>(in t, ref q, ref w0, ref w1, ref w2, ref w3, ref sums);
         }
     }
 
@@ -129,10 +139,14 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
             nint at = (nint)p0 * stride;
             for (int p = p0; p < runEnd; p++, at += stride)
             {
-                TI wa = TPairs.WidenPairs(in Unsafe.Add(ref w0, at)), wb = TPairs.WidenPairs(in Unsafe.Add(ref w1, at));
+                TI wa = TPairs.WidenPairs(in Unsafe.Add(ref w0, at)), wb = c > 1 ? TPairs.WidenPairs(in Unsafe.Add(ref w1, at)) : wa;
                 TI wc = c > 2 ? TPairs.WidenPairs(in Unsafe.Add(ref w2, at)) : wa, wd = c > 2 ? TPairs.WidenPairs(in Unsafe.Add(ref w3, at)) : wb;
                 TI a = TPairs.BroadcastPair(in Unsafe.Add(ref q, 2 * p));
-                s00 = TPairs.MultiplyAddAdjacent(wa, a, s00); s01 = TPairs.MultiplyAddAdjacent(wb, a, s01);
+                s00 = TPairs.MultiplyAddAdjacent(wa, a, s00);
+                if (c > 1)
+                {
+                    s01 = TPairs.MultiplyAddAdjacent(wb, a, s01);
+                }
                 if (c > 2)
                 {
                     s02 = TPairs.MultiplyAddAdjacent(wc, a, s02); s03 = TPairs.MultiplyAddAdjacent(wd, a, s03);
@@ -140,7 +154,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
                 if (n > 1)
                 {
                     TI e = TPairs.BroadcastPair(in Unsafe.Add(ref q1, 2 * p));
-                    s10 = TPairs.MultiplyAddAdjacent(wa, e, s10); s11 = TPairs.MultiplyAddAdjacent(wb, e, s11);
+                    s10 = TPairs.MultiplyAddAdjacent(wa, e, s10);
+                    if (c > 1)
+                    {
+                        s11 = TPairs.MultiplyAddAdjacent(wb, e, s11);
+                    }
                     if (c > 2)
                     {
                         s12 = TPairs.MultiplyAddAdjacent(wc, e, s12); s13 = TPairs.MultiplyAddAdjacent(wd, e, s13);
@@ -149,9 +167,17 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
                 if (n > 2)
                 {
                     TI e = TPairs.BroadcastPair(in Unsafe.Add(ref q2, 2 * p));
-                    s20 = TPairs.MultiplyAddAdjacent(wa, e, s20); s21 = TPairs.MultiplyAddAdjacent(wb, e, s21);
+                    s20 = TPairs.MultiplyAddAdjacent(wa, e, s20);
+                    if (c > 1)
+                    {
+                        s21 = TPairs.MultiplyAddAdjacent(wb, e, s21);
+                    }
                     TI f = TPairs.BroadcastPair(in Unsafe.Add(ref q3, 2 * p));
-                    s30 = TPairs.MultiplyAddAdjacent(wa, f, s30); s31 = TPairs.MultiplyAddAdjacent(wb, f, s31);
+                    s30 = TPairs.MultiplyAddAdjacent(wa, f, s30);
+                    if (c > 1)
+                    {
+                        s31 = TPairs.MultiplyAddAdjacent(wb, f, s31);
+                    }
                     if (c > 2)
                     {
                         s22 = TPairs.MultiplyAddAdjacent(wc, e, s22); s23 = TPairs.MultiplyAddAdjacent(wd, e, s23);

@@ -104,8 +104,24 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         public int Columns;                  // register columns of this tile that exist (≤ the tile's C)
     }
 
-    // The offset (in pair slots, V per register) of register column q's pair 0.
-    private static int ColumnOffset(ReducedMatrix w, int q) => (q / w.Gates) * (w.BlockStride / 2) + (q % w.Gates) * TOps.Lanes;
+    // The offsets (in pair slots, V per register) of pair 0 of register columns q … q + count − 1, the rest of the 8
+    // aliasing the last: one division, then steps of V within a block and to the next block's start across one
+    // (a division per column cost more than a small product's arithmetic).
+    private static void ColumnOffsets(ReducedMatrix w, int q, int count, ref ColumnRefs offsets)
+    {
+        (int block, int gate) = Math.DivRem(q, w.Gates);
+        int v = TOps.Lanes, blockStride = w.BlockStride / 2;
+        int offset = block * blockStride + gate * v;
+        for (int i = 0; i < 8; i++)
+        {
+            offsets[i] = offset;
+            if (i + 1 < count)
+            {
+                offset = ++gate == w.Gates ? offset - (w.Gates - 1) * v + blockStride : offset + v;
+                gate %= w.Gates;
+            }
+        }
+    }
 
     // The value a tile's output starts from: y (accumulate) or 0, plus the bias where there is one, in the order of
     // the scalar definition (clear, add the bias, add the product).
@@ -128,34 +144,27 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         int fullPairs = w.Columns / 2;
         bool oddColumn = (w.Columns & 1) != 0;
         var sums = new TileAccumulators<TF>();
+        var offsets = new ColumnRefs();
         for (int r0 = 0; r0 < rows; r0 += panel)
         {
             int end = Math.Min(rows, r0 + panel);
             for (int q = 0; q < columns; q += tileColumns)
             {
                 shape.Columns = Math.Min(tileColumns, columns - q);
-                ref uint w0 = ref Unsafe.Add(ref slots, ColumnOffset(w, q));
-                ref uint w1 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(1, shape.Columns - 1)));
-                ref uint w2 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(2, shape.Columns - 1)));
-                ref uint w3 = ref Unsafe.Add(ref slots, ColumnOffset(w, q + Math.Min(3, shape.Columns - 1)));
+                ColumnOffsets(w, q, shape.Columns, ref offsets);
+                ref uint w0 = ref Unsafe.Add(ref slots, offsets[0]), w1 = ref Unsafe.Add(ref slots, offsets[1]);
+                ref uint w2 = ref Unsafe.Add(ref slots, offsets[2]), w3 = ref Unsafe.Add(ref slots, offsets[3]);
                 ref float b = ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0);
                 int r = r0;
                 for (; r + 3 < end; r += 4)
                 {
-                    ref float xr = ref Unsafe.Add(ref x, r * shape.XStride);
-                    if (tileColumns == 4)
-                    {
-                        BFloat16Tile<FourStreams, FourStreams>(ref xr, shape.XStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
-                    }
-                    else
-                    {
-                        BFloat16Tile<FourStreams, TwoStreams>(ref xr, shape.XStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
-                    }
+                    BFloat16TileFor<FourStreams>(shape.Columns, ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
+                        ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
                     StoreSums(in shape, 4, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
                 if (end - r >= 2)
                 {
-                    BFloat16Tile<TwoStreams, FourStreams>(ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
+                    BFloat16TileFor<TwoStreams>(shape.Columns, ref Unsafe.Add(ref x, r * shape.XStride), shape.XStride, fullPairs, oddColumn,
                         ref w0, ref w1, ref w2, ref w3, shape.Stride, ref sums);
                     StoreSums(in shape, 2, ref sums, ref b, ref Unsafe.Add(ref y, r * shape.Width + q * v));
                     r += 2;
@@ -169,15 +178,46 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
                 for (int q = 0; q < columns; q += 8)
                 {
                     shape.Columns = Math.Min(8, columns - q);
-                    var row = new ColumnRefs();
-                    for (int i = 0; i < 8; i++)
+                    ColumnOffsets(w, q, shape.Columns, ref offsets);
+                    ref float xr = ref Unsafe.Add(ref x, r * shape.XStride);
+                    switch (shape.Columns)
                     {
-                        row[i] = ColumnOffset(w, q + Math.Min(i, shape.Columns - 1));
+                        case 1:
+                            BFloat16Row<OneStream>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
+                            break;
+                        case 2:
+                            BFloat16Row<TwoStreams>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
+                            break;
+                        case 3 or 4:
+                            BFloat16Row<FourStreams>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
+                            break;
+                        default:
+                            BFloat16Row<EightColumns>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
+                            break;
                     }
-                    BFloat16Row(ref Unsafe.Add(ref x, r * shape.XStride), fullPairs, oddColumn, ref slots, in row, shape.Stride, ref sums);
                     StoreSums(in shape, 1, ref sums, ref Unsafe.Add(ref bias, shape.HasBias ? q * v : 0), ref Unsafe.Add(ref y, r * shape.Width + q * v));
                 }
             }
+        }
+    }
+
+    // The tile with as many register columns as exist (1, 2, or the register file's 4 or 2): a matrix of one
+    // register column (a head, a one-block Elman layer) would otherwise load and multiply an aliased column for nothing.
+    private static void BFloat16TileFor<TR>(int columns, ref float x, int xStride, int fullPairs, bool oddColumn,
+        ref uint w0, ref uint w1, ref uint w2, ref uint w3, int stride, ref TileAccumulators<TF> sums)
+        where TR : struct, IStreamTile
+    {
+        if (columns == 1)
+        {
+            BFloat16Tile<TR, OneStream>(ref x, xStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, stride, ref sums);
+        }
+        else if (columns == 2)
+        {
+            BFloat16Tile<TR, TwoStreams>(ref x, xStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, stride, ref sums);
+        }
+        else
+        {
+            BFloat16Tile<TR, FourStreams>(ref x, xStride, fullPairs, oddColumn, ref w0, ref w1, ref w2, ref w3, stride, ref sums);
         }
     }
 
@@ -187,11 +227,13 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         private int _element0;
     }
 
-    // sums[i] = Σ_j w_i[j] · x[j] for up to eight register columns of one row, one chain per column in column order.
+    // sums[i] = Σ_j w_i[j] · x[j] for C ≤ 8 register columns of one row, one chain per column in column order.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void BFloat16Row(ref float x, int fullPairs, bool oddColumn, ref uint slots, in ColumnRefs columns, int stride,
+    private static void BFloat16Row<TC>(ref float x, int fullPairs, bool oddColumn, ref uint slots, in ColumnRefs columns, int stride,
         ref TileAccumulators<TF> sums)
+        where TC : struct, IStreamTile
     {
+        int c = TC.Streams;
         ref uint w0 = ref Unsafe.Add(ref slots, columns[0]), w1 = ref Unsafe.Add(ref slots, columns[1]);
         ref uint w2 = ref Unsafe.Add(ref slots, columns[2]), w3 = ref Unsafe.Add(ref slots, columns[3]);
         ref uint w4 = ref Unsafe.Add(ref slots, columns[4]), w5 = ref Unsafe.Add(ref slots, columns[5]);
@@ -202,46 +244,63 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         {
             int at = p * stride;
             TF a = TOps.Broadcast(Unsafe.Add(ref x, 2 * p)), b = TOps.Broadcast(Unsafe.Add(ref x, 2 * p + 1));
-            TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l, out TF h);
-            s0 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s0));
-            TPairs.Widen(in Unsafe.Add(ref w1, at), out l, out h);
-            s1 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s1));
-            TPairs.Widen(in Unsafe.Add(ref w2, at), out l, out h);
-            s2 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s2));
-            TPairs.Widen(in Unsafe.Add(ref w3, at), out l, out h);
-            s3 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s3));
-            TPairs.Widen(in Unsafe.Add(ref w4, at), out l, out h);
-            s4 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s4));
-            TPairs.Widen(in Unsafe.Add(ref w5, at), out l, out h);
-            s5 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s5));
-            TPairs.Widen(in Unsafe.Add(ref w6, at), out l, out h);
-            s6 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s6));
-            TPairs.Widen(in Unsafe.Add(ref w7, at), out l, out h);
-            s7 = TOps.MultiplyAdd(h, b, TOps.MultiplyAdd(l, a, s7));
+            s0 = Pair(in Unsafe.Add(ref w0, at), a, b, s0);
+            if (c > 1)
+            {
+                s1 = Pair(in Unsafe.Add(ref w1, at), a, b, s1);
+            }
+            if (c > 2)
+            {
+                s2 = Pair(in Unsafe.Add(ref w2, at), a, b, s2);
+                s3 = Pair(in Unsafe.Add(ref w3, at), a, b, s3);
+            }
+            if (c > 4)
+            {
+                s4 = Pair(in Unsafe.Add(ref w4, at), a, b, s4);
+                s5 = Pair(in Unsafe.Add(ref w5, at), a, b, s5);
+                s6 = Pair(in Unsafe.Add(ref w6, at), a, b, s6);
+                s7 = Pair(in Unsafe.Add(ref w7, at), a, b, s7);
+            }
         }
         if (oddColumn)
         {
             // The last pair of an odd K: column 2p only (x[2p+1] is past the row).
             int at = p * stride;
             TF a = TOps.Broadcast(Unsafe.Add(ref x, 2 * p));
-            TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l, out _);
-            s0 = TOps.MultiplyAdd(l, a, s0);
-            TPairs.Widen(in Unsafe.Add(ref w1, at), out l, out _);
-            s1 = TOps.MultiplyAdd(l, a, s1);
-            TPairs.Widen(in Unsafe.Add(ref w2, at), out l, out _);
-            s2 = TOps.MultiplyAdd(l, a, s2);
-            TPairs.Widen(in Unsafe.Add(ref w3, at), out l, out _);
-            s3 = TOps.MultiplyAdd(l, a, s3);
-            TPairs.Widen(in Unsafe.Add(ref w4, at), out l, out _);
-            s4 = TOps.MultiplyAdd(l, a, s4);
-            TPairs.Widen(in Unsafe.Add(ref w5, at), out l, out _);
-            s5 = TOps.MultiplyAdd(l, a, s5);
-            TPairs.Widen(in Unsafe.Add(ref w6, at), out l, out _);
-            s6 = TOps.MultiplyAdd(l, a, s6);
-            TPairs.Widen(in Unsafe.Add(ref w7, at), out l, out _);
-            s7 = TOps.MultiplyAdd(l, a, s7);
+            s0 = Low(in Unsafe.Add(ref w0, at), a, s0);
+            if (c > 1)
+            {
+                s1 = Low(in Unsafe.Add(ref w1, at), a, s1);
+            }
+            if (c > 2)
+            {
+                s2 = Low(in Unsafe.Add(ref w2, at), a, s2);
+                s3 = Low(in Unsafe.Add(ref w3, at), a, s3);
+            }
+            if (c > 4)
+            {
+                s4 = Low(in Unsafe.Add(ref w4, at), a, s4);
+                s5 = Low(in Unsafe.Add(ref w5, at), a, s5);
+                s6 = Low(in Unsafe.Add(ref w6, at), a, s6);
+                s7 = Low(in Unsafe.Add(ref w7, at), a, s7);
+            }
         }
         sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3; sums[4] = s4; sums[5] = s5; sums[6] = s6; sums[7] = s7;
+    }
+
+    // sum + low · a + high · b for one register of pair slots: columns 2p then 2p+1, as the definition orders them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF Pair(ref readonly uint slots, TF a, TF b, TF sum)
+    {
+        TPairs.Widen(in slots, out TF low, out TF high);
+        return TOps.MultiplyAdd(high, b, TOps.MultiplyAdd(low, a, sum));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF Low(ref readonly uint slots, TF a, TF sum)
+    {
+        TPairs.Widen(in slots, out TF low, out _);
+        return TOps.MultiplyAdd(low, a, sum);
     }
 
     // y[r][i] = start + sums[4r + i] for the tile's rows and existing columns.
@@ -284,7 +343,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             // may be anything, NaN included), so that half is skipped rather than multiplied by zero.
             bool both = p < fullPairs;
             TPairs.Widen(in Unsafe.Add(ref w0, at), out TF l0, out TF h0);
-            TPairs.Widen(in Unsafe.Add(ref w1, at), out TF l1, out TF h1);
+            TF l1 = l0, h1 = h0;
+            if (c > 1)
+            {
+                TPairs.Widen(in Unsafe.Add(ref w1, at), out l1, out h1);
+            }
             TF l2 = l0, h2 = h0, l3 = l1, h3 = h1;
             if (c > 2)
             {
@@ -293,7 +356,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             }
             int j = 2 * p;
             TF a = TOps.Broadcast(Unsafe.Add(ref x, j));
-            s00 = TOps.MultiplyAdd(l0, a, s00); s01 = TOps.MultiplyAdd(l1, a, s01);
+            s00 = TOps.MultiplyAdd(l0, a, s00);
+            if (c > 1)
+            {
+                s01 = TOps.MultiplyAdd(l1, a, s01);
+            }
             if (c > 2)
             {
                 s02 = TOps.MultiplyAdd(l2, a, s02); s03 = TOps.MultiplyAdd(l3, a, s03);
@@ -301,7 +368,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             if (n > 1)
             {
                 TF e = TOps.Broadcast(Unsafe.Add(ref x1, j));
-                s10 = TOps.MultiplyAdd(l0, e, s10); s11 = TOps.MultiplyAdd(l1, e, s11);
+                s10 = TOps.MultiplyAdd(l0, e, s10);
+                if (c > 1)
+                {
+                    s11 = TOps.MultiplyAdd(l1, e, s11);
+                }
                 if (c > 2)
                 {
                     s12 = TOps.MultiplyAdd(l2, e, s12); s13 = TOps.MultiplyAdd(l3, e, s13);
@@ -310,9 +381,17 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             if (n > 2)
             {
                 TF e = TOps.Broadcast(Unsafe.Add(ref x2, j));
-                s20 = TOps.MultiplyAdd(l0, e, s20); s21 = TOps.MultiplyAdd(l1, e, s21);
+                s20 = TOps.MultiplyAdd(l0, e, s20);
+                if (c > 1)
+                {
+                    s21 = TOps.MultiplyAdd(l1, e, s21);
+                }
                 TF f = TOps.Broadcast(Unsafe.Add(ref x3, j));
-                s30 = TOps.MultiplyAdd(l0, f, s30); s31 = TOps.MultiplyAdd(l1, f, s31);
+                s30 = TOps.MultiplyAdd(l0, f, s30);
+                if (c > 1)
+                {
+                    s31 = TOps.MultiplyAdd(l1, f, s31);
+                }
                 if (c > 2)
                 {
                     s22 = TOps.MultiplyAdd(l2, e, s22); s23 = TOps.MultiplyAdd(l3, e, s23);
@@ -325,7 +404,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             }
             j++;
             TF d = TOps.Broadcast(Unsafe.Add(ref x, j));
-            s00 = TOps.MultiplyAdd(h0, d, s00); s01 = TOps.MultiplyAdd(h1, d, s01);
+            s00 = TOps.MultiplyAdd(h0, d, s00);
+            if (c > 1)
+            {
+                s01 = TOps.MultiplyAdd(h1, d, s01);
+            }
             if (c > 2)
             {
                 s02 = TOps.MultiplyAdd(h2, d, s02); s03 = TOps.MultiplyAdd(h3, d, s03);
@@ -333,7 +416,11 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             if (n > 1)
             {
                 TF e = TOps.Broadcast(Unsafe.Add(ref x1, j));
-                s10 = TOps.MultiplyAdd(h0, e, s10); s11 = TOps.MultiplyAdd(h1, e, s11);
+                s10 = TOps.MultiplyAdd(h0, e, s10);
+                if (c > 1)
+                {
+                    s11 = TOps.MultiplyAdd(h1, e, s11);
+                }
                 if (c > 2)
                 {
                     s12 = TOps.MultiplyAdd(h2, e, s12); s13 = TOps.MultiplyAdd(h3, e, s13);
@@ -342,9 +429,17 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             if (n > 2)
             {
                 TF e = TOps.Broadcast(Unsafe.Add(ref x2, j));
-                s20 = TOps.MultiplyAdd(h0, e, s20); s21 = TOps.MultiplyAdd(h1, e, s21);
+                s20 = TOps.MultiplyAdd(h0, e, s20);
+                if (c > 1)
+                {
+                    s21 = TOps.MultiplyAdd(h1, e, s21);
+                }
                 TF f = TOps.Broadcast(Unsafe.Add(ref x3, j));
-                s30 = TOps.MultiplyAdd(h0, f, s30); s31 = TOps.MultiplyAdd(h1, f, s31);
+                s30 = TOps.MultiplyAdd(h0, f, s30);
+                if (c > 1)
+                {
+                    s31 = TOps.MultiplyAdd(h1, f, s31);
+                }
                 if (c > 2)
                 {
                     s22 = TOps.MultiplyAdd(h2, e, s22); s23 = TOps.MultiplyAdd(h3, e, s23);
@@ -357,4 +452,10 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23;
         sums[12] = s30; sums[13] = s31; sums[14] = s32; sums[15] = s33;
     }
+}
+
+/// <summary>Eight register columns: the lone-row tile of the bf16 products (eight FMA chains).</summary>
+internal readonly struct EightColumns : IStreamTile
+{
+    public static int Streams => 8;
 }
