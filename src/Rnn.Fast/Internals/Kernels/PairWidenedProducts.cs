@@ -12,7 +12,8 @@ namespace Rnn.Fast.Internals;
 /// <remarks>
 /// <para><b>Tiles.</b> A register column q = (block, gate) reads the pair slots at <c>[q / G][p][q % G]</c>, p =
 /// 0..Pairs−1, each G·V slots after the previous one. A tile is R rows (4, then 2) × C register columns (4 with 32
-/// vector registers, 2 with 16); columns past the last alias it (same loads, no stores). A lone row (a batch-1
+/// vector registers, 2 with 16), 1 or 2 where no more remain (a head has 1; 3 run as 4 with the last column loaded
+/// twice, its copy not stored). A lone row (a batch-1
 /// step, a panel's odd last row) takes its own loop over 8 (bf16: 8 FMA chains) or 4 (int8) register columns. Rows
 /// go in panels whose x (or int16 q) stays in L2 while every column tile sweeps them; a column tile's weights
 /// (C × Pairs × V slots) stay in L1/L2 while the panel's row tiles reuse them.</para>
