@@ -281,6 +281,32 @@ public sealed class ReducedProductOpTests
         Assert.Equal(0, AllocationMeter.MinBytesPerWindow(Call, 5));
     }
 
+    [Fact]
+    public void Registry_EveryVectorKernel_HasVectorReducedProductsOfItsLanes()
+    {
+        foreach (RnnKernel kernel in KernelRegistry.Available)
+        {
+            Assert.Equal(kernel.Lanes, kernel.Reduced.Lanes);
+            if (kernel.Name != "Scalar")
+            {
+                Assert.IsNotType<ReducedProductsScalar>(kernel.Reduced);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ReducedKernels.All), MemberType = typeof(ReducedKernels))]
+    public void MultiplyRows_MatrixOfOtherLanes_Throws(string kernelName)
+    {
+        ReducedKernelUnderTest kernel = ReducedKernels.Get(kernelName);
+        if (kernel.Kernel is ReducedProductsScalar)
+        {
+            return; // the definition reads any block width
+        }
+        ReducedMatrix w = ReducedMatrix.FromRows(new float[4 * 3], 3, 4, 1, kernel.Lanes * 2, WeightPrecision.BFloat16);
+        Assert.Throws<ArgumentException>(() => kernel.Kernel.MultiplyRows(new float[4], 1, 4, w, default, false, new float[w.RowWidth], default));
+    }
+
     // PyTorch-layout weights [G·H, K] in ±1 (with one huge element per row if asked), quantized.
     private static ReducedMatrix Matrix(Random random, WeightPrecision precision, int units, int k, int gates, int lanes, Values values)
     {
