@@ -52,3 +52,14 @@ internal sealed class StreamTiledCellsVector128() : StreamTiledCells<Vector128Op
 
 /// <summary>Stream-tiled cells one float at a time.</summary>
 internal sealed class StreamTiledCellsScalar() : StreamTiledCells<ScalarOps, float>(new GateInterleavedCellsScalar());
+
+/// <summary>Reduced-precision products on 512-bit registers, 16 units per block: bf16 widened by shift/mask, int8 by
+/// vpmovsxbw + vpmaddwd (AVX-512F; the int8 ops use AVX-512BW, which .NET enables together with F).</summary>
+internal sealed class PairWidenedProductsAvx512 : PairWidenedProducts<Vector512Ops, Pair512Ops, Vector512<float>, Vector512<int>>;
+
+/// <summary>Reduced-precision products on 256-bit registers with FMA, 8 units per block (int8 ops: AVX2).</summary>
+internal sealed class PairWidenedProductsAvx2Fma : PairWidenedProducts<Vector256Ops, Pair256Ops, Vector256<float>, Vector256<int>>;
+
+/// <summary>Reduced-precision products on 128-bit registers, 4 units per block (int8 ops: SSE4.1/SSE2 on x64, the
+/// cross-platform widening and multiply on ARM64).</summary>
+internal sealed class PairWidenedProductsVector128 : PairWidenedProducts<Vector128Ops, Pair128Ops, Vector128<float>, Vector128<int>>;

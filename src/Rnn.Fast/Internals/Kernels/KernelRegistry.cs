@@ -31,17 +31,17 @@ internal static class KernelRegistry
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
             kernels.Add(new RnnKernel("Avx512", new GateInterleavedCellsAvx512(), new BlockedProductsAvx512(), new ElementwiseAvx512(),
-                streamCells: new StreamTiledCellsAvx512(), latency: new LatencyCellsAvx512()));
+                streamCells: new StreamTiledCellsAvx512(), latency: new LatencyCellsAvx512(), reduced: new PairWidenedProductsAvx512()));
         }
         if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
         {
             kernels.Add(new RnnKernel("Avx2Fma", new GateInterleavedCellsAvx2Fma(), new BlockedProductsAvx2Fma(), new ElementwiseAvx2Fma(),
-                streamCells: new StreamTiledCellsAvx2Fma(), latency: new LatencyCellsAvx2Fma()));
+                streamCells: new StreamTiledCellsAvx2Fma(), latency: new LatencyCellsAvx2Fma(), reduced: new PairWidenedProductsAvx2Fma()));
         }
         if (Vector128.IsHardwareAccelerated)
         {
             kernels.Add(new RnnKernel("Vector128", new GateInterleavedCellsVector128(), new BlockedProductsVector128(), new ElementwiseVector128(),
-                streamCells: new StreamTiledCellsVector128(), latency: new LatencyCellsVector128()));
+                streamCells: new StreamTiledCellsVector128(), latency: new LatencyCellsVector128(), reduced: new PairWidenedProductsVector128()));
         }
         kernels.Add(new RnnKernel("Scalar", new GateInterleavedCellsScalar(), new BlockedProductsScalar(), new ElementwiseScalar(),
                 streamCells: new StreamTiledCellsScalar(), latency: new LatencyCellsScalar()));
