@@ -22,7 +22,7 @@ internal sealed class PackedHead
             Reduced = int8 is null
                 ? ReducedMatrix.FromRows(weights.Weight, OutputSize, InputSize, 1, lanes, precision)
                 : ReducedMatrix.FromInt8(int8.Values, int8.Scales, OutputSize, InputSize, 1, lanes);
-            UsesReducedProducts = ReducedExecution.UseReducedProducts(4L * OutputSize * InputSize, reducedProducts);
+            UsesReducedProducts = ReducedExecution.UseReducedProducts(4L * OutputSize * InputSize, precision, reducedProducts);
             if (UsesReducedProducts)
             {
                 ReducedBias = new float[Reduced.RowWidth];

@@ -40,7 +40,7 @@ internal sealed class PackedLayer
                 ? ReducedMatrix.FromRows(weights.WeightHh, HiddenSize, HiddenSize, Gates, lanes, precision)
                 : ReducedMatrix.FromInt8(int8Hh.Values, int8Hh.Scales, HiddenSize, HiddenSize, Gates, lanes);
             long float32Bytes = 4L * Gates * HiddenSize * (InputSize + HiddenSize);
-            UsesReducedProducts = ReducedExecution.UseReducedProducts(float32Bytes, reducedProducts);
+            UsesReducedProducts = ReducedExecution.UseReducedProducts(float32Bytes, precision, reducedProducts);
             if (UsesReducedProducts)
             {
                 Wx = new PackedMatrix(HiddenSize, 0, Gates, lanes);

@@ -19,12 +19,19 @@ internal static class ReducedExecution
     /// float32 kernels tied or won (audio LSTM H = 64 at 66 KB: 690–750 vs 900–940 ns; audio GRU H = 96 at 111 KB),
     /// because the fused float32 step (latency kernels, head included) still streams that much from L2 fast enough.
     /// </summary>
-    public const long Float32BytesThreshold = 128 * 1024;
+    public const long Int8Threshold = 128 * 1024;
+
+    /// <summary>
+    /// The same for bf16, whose products do as many FMAs as float32 (they only read half the bytes): it won clearly only
+    /// from about 256 KB (square LSTM H = 96, 295 KB: 2.27 vs 2.83 µs), and lost at 131–197 KB on three of five shapes.
+    /// </summary>
+    public const long BFloat16Threshold = 256 * 1024;
 
     /// <summary>
     /// Whether a matrix set of <paramref name="float32Bytes"/> (as float32) should use the reduced products:
     /// <paramref name="forced"/> if given (<see cref="ReducedProducts.Always"/> or <see cref="ReducedProducts.Never"/>),
     /// else the size rule.
     /// </summary>
-    public static bool UseReducedProducts(long float32Bytes, bool? forced) => forced ?? float32Bytes >= Float32BytesThreshold;
+    public static bool UseReducedProducts(long float32Bytes, WeightPrecision precision, bool? forced) =>
+        forced ?? float32Bytes >= (precision == WeightPrecision.BFloat16 ? BFloat16Threshold : Int8Threshold);
 }
