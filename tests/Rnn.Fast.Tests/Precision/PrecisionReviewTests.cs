@@ -1,0 +1,272 @@
+using Rnn.Fast.Internals;
+using Rnn.Fast.Reference;
+using Rnn.Fast.Training;
+
+namespace Rnn.Fast.Tests.Precision;
+
+/// <summary>
+/// Reduced-precision models where the random property tests rarely go: sequences much longer than a chunk, batch-first
+/// bidirectional runs, stacks whose layers choose differently between the reduced products and float32, special inputs,
+/// several threads on one model, and what the API gives back.
+/// </summary>
+[Trait("Category", "Kernel")]
+public sealed class PrecisionReviewTests
+{
+    public static TheoryData<string, CellType, WeightPrecision> KernelsCellsAndPrecisions()
+    {
+        var data = new TheoryData<string, CellType, WeightPrecision>();
+        foreach (string kernel in RnnKernels.Available)
+        {
+            foreach (CellType cell in new[] { CellType.Lstm, CellType.Gru, CellType.Elman })
+            {
+                data.Add(kernel, cell, WeightPrecision.BFloat16);
+                data.Add(kernel, cell, WeightPrecision.Int8);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelsCellsAndPrecisions))]
+    public void Run_ReducedBidirectionalManyChunks_BothLayoutsMatchReference(string kernel, CellType cell, WeightPrecision precision)
+    {
+        // 2 layers of 19 units both ways (the next layer's input is 38, a stride that is not Hp), a softmax head, a residual
+        // and an initial state; 3 streams of 300 steps: several chunks of the state's scratch in each direction.
+        var c = new NetworkCase(cell, Activation.Tanh, 5, 19, 2, 4, Activation.Softmax, 300, 3, 1f, 17,
+            Bidirectional: true, SkipWanted: 2, InitialState: true);
+        CheckBothLayouts(c, kernel, precision, ReducedProducts.Always);
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelsCellsAndPrecisions))]
+    public void Run_ReducedUnidirectionalManyChunks_BothLayoutsMatchReference(string kernel, CellType cell, WeightPrecision precision)
+    {
+        var c = new NetworkCase(cell, Activation.Relu, 3, 33, 2, 3, Activation.Sigmoid, 700, 2, 1f, 23, SkipWanted: 1, InitialState: true);
+        CheckBothLayouts(c, kernel, precision, ReducedProducts.Always);
+    }
+
+    private static void CheckBothLayouts(NetworkCase c, string kernel, WeightPrecision precision, ReducedProducts products)
+    {
+        RnnModel model = c.Build(kernel).WithPrecision(precision, products);
+        float[] inputs = c.Inputs();
+        int o = model.OutputSize;
+        var timeMajor = new float[c.Steps * c.Batch * o];
+        model.Run(inputs, c.Steps, model.CreateState(c.Batch), timeMajor);
+        double[] expected = new ReferenceModel(model).Run(inputs, c.Steps, NetworkCase.ReferenceStates(model, c.Batch));
+        for (int i = 0; i < timeMajor.Length; i++)
+        {
+            double tolerance = PrecisionModelTests.Tolerance(c, precision, expected[i]);
+            Assert.True(Math.Abs(timeMajor[i] - expected[i]) <= tolerance,
+                $"{kernel} {precision} {c}: output {i} is {timeMajor[i]}, reference {expected[i]}, tolerance {tolerance:G3}");
+        }
+        float[] batchFirstInputs = Transpose(inputs, c.Steps, c.Batch, c.Input);
+        var batchFirst = new float[timeMajor.Length];
+        model.Run(batchFirstInputs, c.Steps, model.CreateState(c.Batch), batchFirst, SequenceLayout.BatchFirst);
+        Assert.Equal(Transpose(timeMajor, c.Steps, c.Batch, o), batchFirst);
+    }
+
+    // [T, B, width] → [B, T, width]
+    private static float[] Transpose(float[] values, int steps, int batch, int width)
+    {
+        var result = new float[values.Length];
+        for (int t = 0; t < steps; t++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                values.AsSpan((t * batch + b) * width, width).CopyTo(result.AsSpan((b * steps + t) * width, width));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A stack where the size rule picks per layer: a large layer on the reduced products next to a small one on the float32
+    /// kernels (in both orders, the small one's input a large layer's h), Step of 1 and 3 streams and Run, all against the
+    /// reference on the dequantized weights.
+    /// </summary>
+    [Theory]
+    [InlineData(CellType.Lstm, WeightPrecision.BFloat16, true)]
+    [InlineData(CellType.Lstm, WeightPrecision.Int8, true)]
+    [InlineData(CellType.Gru, WeightPrecision.Int8, true)]
+    [InlineData(CellType.Gru, WeightPrecision.BFloat16, false)]
+    [InlineData(CellType.Lstm, WeightPrecision.Int8, false)]
+    [InlineData(CellType.Elman, WeightPrecision.Int8, false)]
+    public void AutoProducts_LayersChoosingDifferently_MatchReference(CellType cell, WeightPrecision precision, bool largeFirst)
+    {
+        var random = new Random(31);
+        // 4·100·(100+100)·4 B = 320 KB as float32 (reduced products); 4·12·(100+12)·4 B = 21 KB (float32 kernels).
+        LayerWeights[] layers = largeFirst
+            ? [Layer(random, cell, 100, 100), Layer(random, cell, 100, 12)]
+            : [Layer(random, cell, 3, 12), Layer(random, cell, 12, 150)];
+        int last = layers[^1].HiddenSize;
+        RnnModel model = RnnModel.Create(layers, HeadWeights.Random(last, 3, random, Activation.Tanh))
+            .WithPrecision(precision);
+        Assert.NotEqual(model.Network.Layers[0].UsesReducedProducts, model.Network.Layers[1].UsesReducedProducts);
+        var reference = new ReferenceModel(model);
+        int input = model.InputSize, steps = 40;
+        foreach (int batch in new[] { 1, 3 })
+        {
+            float[] x = NetworkCase.Uniform(new Random(batch), steps * batch * input, 2f);
+            var y = new float[steps * batch * 3];
+            model.Run(x, steps, model.CreateState(batch), y);
+            double[] expected = reference.Run(x, steps, NetworkCase.ReferenceStates(model, batch));
+            var stepped = new float[y.Length];
+            RnnState state = model.CreateState(batch);
+            for (int t = 0; t < steps; t++)
+            {
+                model.Step(x.AsSpan(t * batch * input, batch * input), state, stepped.AsSpan(t * batch * 3, batch * 3));
+            }
+            for (int i = 0; i < y.Length; i++)
+            {
+                Assert.True(Math.Abs(y[i] - expected[i]) <= 2e-3, $"Run {precision} {cell} batch {batch}: {i} is {y[i]}, reference {expected[i]}");
+                Assert.True(Math.Abs(stepped[i] - expected[i]) <= 2e-3, $"Step {precision} {cell} batch {batch}: {i} is {stepped[i]}, reference {expected[i]}");
+            }
+        }
+    }
+
+    private static LayerWeights Layer(Random random, CellType cell, int input, int hidden)
+    {
+        int rows = LayerWeights.GatesOf(cell) * hidden;
+        float bound = 1f / MathF.Sqrt(hidden);
+        float[] wih = NetworkCase.Uniform(random, rows * input, bound), whh = NetworkCase.Uniform(random, rows * hidden, bound);
+        float[] bih = NetworkCase.Uniform(random, rows, bound), bhh = NetworkCase.Uniform(random, rows, bound);
+        return cell switch
+        {
+            CellType.Lstm => LayerWeights.Lstm(input, hidden, wih, whh, bih, bhh),
+            CellType.Gru => LayerWeights.Gru(input, hidden, wih, whh, bih, bhh),
+            _ => LayerWeights.Elman(input, hidden, Activation.Tanh, wih, whh, bih, bhh),
+        };
+    }
+
+    /// <summary>Zeros, subnormals, tiny and huge inputs through a ReLU Elman layer and a linear head (the products see them as they are).</summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16, 0f)]
+    [InlineData(WeightPrecision.Int8, 0f)]
+    [InlineData(WeightPrecision.BFloat16, 1e-41f)]
+    [InlineData(WeightPrecision.Int8, 1e-41f)]
+    [InlineData(WeightPrecision.Int8, 1e-36f)]
+    [InlineData(WeightPrecision.Int8, 1e-30f)]
+    [InlineData(WeightPrecision.BFloat16, 1e30f)]
+    [InlineData(WeightPrecision.Int8, 1e30f)]
+    public void Step_SpecialInputMagnitudes_MatchReference(WeightPrecision precision, float magnitude)
+    {
+        var random = new Random(4);
+        LayerWeights layer = LayerWeights.Elman(9, 20, Activation.Relu, NetworkCase.Uniform(random, 20 * 9, 0.5f),
+            NetworkCase.Uniform(random, 20 * 20, 0.2f), new float[20], new float[20]);
+        RnnModel model = RnnModel.Create([layer], new HeadWeights(20, 2, NetworkCase.Uniform(random, 40, 0.5f), new float[2], Activation.Identity))
+            .WithPrecision(precision, ReducedProducts.Always);
+        var reference = new ReferenceModel(model);
+        ReferenceState referenceState = reference.CreateState();
+        RnnState state = model.CreateState();
+        var y = new float[2];
+        for (int t = 0; t < 5; t++)
+        {
+            float[] x = [.. NetworkCase.Uniform(new Random(t), 9, 1f).Select((v, j) => j % 3 == 0 ? 0f : v * magnitude)];
+            model.Step(x, state, y);
+            double[] expected = reference.Step(x, referenceState);
+            for (int i = 0; i < 2; i++)
+            {
+                // Relative: the int16 rounding of activations is at most 1/65534 of the largest |x| per term.
+                double tolerance = 1e-3 * Math.Abs(expected[i]) + 2e-3 * magnitude + 1e-30;
+                Assert.True(Math.Abs(y[i] - expected[i]) <= tolerance, $"{precision} x ~ {magnitude}, step {t}: {y[i]} vs {expected[i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16, CellType.Gru)]
+    [InlineData(WeightPrecision.Int8, CellType.Lstm)]
+    [InlineData(WeightPrecision.Int8, CellType.Gru)]
+    public void Step_ThreadsOnOneReducedModel_SameAsOneAtATime(WeightPrecision precision, CellType cell)
+    {
+        RnnModel model = Models.Of(cell, 6, 96, 5, seed: 12).WithPrecision(precision, ReducedProducts.Always);
+        const int threads = 4, steps = 300;
+        float[][] inputs = [.. Enumerable.Range(0, threads).Select(i => NetworkCase.Uniform(new Random(100 + i), steps * 2 * 6, 1.5f))];
+        float[][] Run(RnnModel m, int i)
+        {
+            RnnState state = m.CreateState(i % 2 + 1);
+            int batch = state.Batch;
+            var outputs = new float[steps][];
+            for (int t = 0; t < steps; t++)
+            {
+                outputs[t] = new float[batch * m.OutputSize];
+                m.Step(inputs[i].AsSpan(t * batch * 6, batch * 6), state, outputs[t]);
+            }
+            return outputs;
+        }
+        float[][][] alone = [.. Enumerable.Range(0, threads).Select(i => Run(model, i))];
+        var together = new float[threads][][];
+        using var start = new Barrier(threads);
+        Thread[] workers = [.. Enumerable.Range(0, threads).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            together[i] = Run(model, i);
+        }))];
+        foreach (Thread worker in workers)
+        {
+            worker.Start();
+        }
+        foreach (Thread worker in workers)
+        {
+            worker.Join();
+        }
+        for (int i = 0; i < threads; i++)
+        {
+            for (int t = 0; t < steps; t++)
+            {
+                Assert.Equal(alone[i][t], together[i][t]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Layers_FirstReadFromManyThreads_AllSeeTheSameValues()
+    {
+        RnnModel model = Models.Lstm(8, 40, 3, seed: 3).WithPrecision(WeightPrecision.Int8);
+        var seen = new IReadOnlyList<LayerWeights>[8];
+        Parallel.For(0, seen.Length, i => seen[i] = model.Layers);
+        Assert.All(seen, s => Assert.Same(seen[0], s));
+    }
+
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void TrainableModel_FromReducedModel_TrainsFloat32FromTheDequantizedWeights(WeightPrecision precision)
+    {
+        RnnModel reduced = Models.Gru(4, 24, 2, seed: 6).WithPrecision(precision);
+        TrainableModel trainable = TrainableModel.From(reduced);
+        RnnModel back = trainable.ToModel();
+        Assert.Equal(WeightPrecision.Float32, back.Precision);
+        Assert.Equal(reduced.Layers[0].WeightIh.ToArray(), back.Layers[0].WeightIh.ToArray());
+        Assert.Equal(reduced.Layers[0].WeightHh.ToArray(), back.Layers[0].WeightHh.ToArray());
+        Assert.Equal(reduced.Head!.Weight.ToArray(), back.Head!.Weight.ToArray());
+    }
+
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void WithKernelAndPrecision_RoundTrips_KeepBidirectionalValuesExactly(WeightPrecision precision)
+    {
+        var c = new NetworkCase(CellType.Gru, Activation.Tanh, 5, 21, 2, 3, Activation.Identity, 1, 1, 1f, 9, Bidirectional: true);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(precision);
+        foreach (string kernel in RnnKernels.Available)
+        {
+            RnnModel other = model.WithKernel(kernel).WithPrecision(precision, ReducedProducts.Always).WithPrecision(precision);
+            Assert.Equal(precision, other.Precision);
+            for (int l = 0; l < 2; l++)
+            {
+                Assert.Equal(model.Layers[l].WeightIh.ToArray(), other.Layers[l].WeightIh.ToArray());
+                Assert.Equal(model.Options.ReverseLayers![l].WeightHh.ToArray(), other.Options.ReverseLayers![l].WeightHh.ToArray());
+            }
+            Assert.Equal(model.Head!.Weight.ToArray(), other.Head!.Weight.ToArray());
+            if (precision == WeightPrecision.Int8)
+            {
+                Int8Weights a = model.Network.Int8Source()!, b = other.Network.Int8Source()!;
+                Assert.Equal(a.ReverseHh![1].Values, b.ReverseHh![1].Values);
+                Assert.Equal(a.ReverseHh![1].Scales, b.ReverseHh![1].Scales);
+                Assert.Equal(a.Head!.Values, b.Head!.Values);
+                Assert.Equal(a.Head!.Scales, b.Head!.Scales);
+            }
+        }
+    }
+}
