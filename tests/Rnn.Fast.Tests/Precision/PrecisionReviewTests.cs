@@ -228,6 +228,20 @@ public sealed class PrecisionReviewTests
         Assert.All(seen, s => Assert.Same(seen[0], s));
     }
 
+    [Fact]
+    public void Options_ReducedBidirectionalModel_IsACopy()
+    {
+        var c = new NetworkCase(CellType.Lstm, Activation.Tanh, 3, 8, 1, 2, Activation.Identity, 1, 1, 1f, 5, Bidirectional: true);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(WeightPrecision.BFloat16);
+        long parameters = model.ParameterCount;
+        RnnModelOptions options = model.Options;
+        var reverse = Assert.IsType<LayerWeights[]>(options.ReverseLayers, exactMatch: false);
+        reverse[0] = LayerWeights.Lstm(3, 1, new float[4 * 3], new float[4], new float[4], new float[4]);
+        Assert.Equal(parameters, model.ParameterCount);
+        Assert.Equal(8, model.Options.ReverseLayers![0].HiddenSize);
+        Assert.Equal(c.Build(RnnKernels.Available[0]).ParameterCount, parameters);
+    }
+
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
     [InlineData(WeightPrecision.Int8)]
