@@ -45,6 +45,23 @@ public sealed class PrecisionReviewTests
         CheckBothLayouts(c, kernel, precision, ReducedProducts.Always);
     }
 
+    /// <summary>K past 512 (the int8 products sum int32 runs of 256 column pairs, then float32), odd K, and K = 0.</summary>
+    [Theory]
+    [InlineData(CellType.Lstm, WeightPrecision.Int8, 1101)]
+    [InlineData(CellType.Elman, WeightPrecision.Int8, 1024)]
+    [InlineData(CellType.Gru, WeightPrecision.Int8, 513)]
+    [InlineData(CellType.Gru, WeightPrecision.BFloat16, 1101)]
+    [InlineData(CellType.Lstm, WeightPrecision.Int8, 0)]
+    [InlineData(CellType.Gru, WeightPrecision.BFloat16, 0)]
+    public void Run_ReducedWideAndEmptyInputs_MatchReference(CellType cell, WeightPrecision precision, int input)
+    {
+        foreach (string kernel in RnnKernels.Available)
+        {
+            var c = new NetworkCase(cell, Activation.Tanh, input, 9, 1, 2, Activation.Identity, 4, 2, 1f, 41, InitialState: true);
+            CheckBothLayouts(c, kernel, precision, ReducedProducts.Always);
+        }
+    }
+
     private static void CheckBothLayouts(NetworkCase c, string kernel, WeightPrecision precision, ReducedProducts products)
     {
         RnnModel model = c.Build(kernel).WithPrecision(precision, products);
