@@ -190,6 +190,26 @@ public sealed class PrecisionReviewTests
         }
     }
 
+    /// <summary>
+    /// A large weight scale times a large activation scale overflows float32 although the product does not: row [1e8, 1]
+    /// quantizes to [127, 0], and x = [0, 3e38] makes every integer term 0; s_w · s_x = 7.9e5 · 9.2e33 is +Inf, and 0 · Inf
+    /// would be NaN where the dequantized model gives 0.
+    /// </summary>
+    [Fact]
+    public void Int8_LargeWeightAndActivationScales_NoOverflowWhereTheProductIsFinite()
+    {
+        LayerWeights layer = LayerWeights.Elman(2, 1, Activation.Relu, [1e8f, 1f], [0f], [0.5f], [0f]);
+        foreach (string kernel in RnnKernels.Available)
+        {
+            RnnModel model = RnnModel.Create([layer], kernel: kernel).WithPrecision(WeightPrecision.Int8, ReducedProducts.Always);
+            var y = new float[1];
+            model.Step([0f, 3e38f], model.CreateState(), y);
+            double expected = new ReferenceModel(model).Step([0f, 3e38f], new ReferenceModel(model).CreateState())[0];
+            Assert.Equal(0.5, expected);
+            Assert.Equal(0.5f, y[0]);
+        }
+    }
+
     [Theory]
     [InlineData(WeightPrecision.BFloat16, CellType.Gru)]
     [InlineData(WeightPrecision.Int8, CellType.Lstm)]

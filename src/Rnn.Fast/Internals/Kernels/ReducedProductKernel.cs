@@ -12,7 +12,8 @@ namespace Rnn.Fast.Internals;
 /// <para><b>int8:</b> each x row is quantized to int16 with one scale, <c>s_x = m / 32767</c> with <c>m = max_j |x_j|</c>
 /// and <c>q_j = round-half-even(x_j · (32767 / m))</c>; the dot products of q with the int8 weights are exact in int32
 /// over runs of <see cref="PairsPerRun"/> column pairs (2 · 127 · 32767 · 256 &lt; 2³¹), the runs are summed in float32,
-/// and the sum is scaled by <c>s_w · s_x</c> per output row. The int16 rounding adds at most
+/// and the sum is scaled per output row as <c>(sum · s_w) · s_x</c> (in that order: <c>s_w · s_x</c> alone can overflow
+/// where the product is finite). The int16 rounding adds at most
 /// <c>(m / 65534) · Σ_j |W_rj|</c> to the error of a float32 product of the dequantized matrix. A row whose m is
 /// not finite (NaN or ±Inf in x) gives NaN in every output of the row: a wrong answer is never silent.</para>
 /// </remarks>

@@ -78,8 +78,9 @@ internal sealed class ReducedProductsScalar(int lanes = 1) : ReducedProductKerne
         }
     }
 
-    // sum · (s_w · s_x) + base; NaN for every output when x held a non-finite value (s_x NaN).
+    // (sum · s_w) · s_x + base; NaN for every output when x held a non-finite value (s_x NaN). Not sum · (s_w · s_x): the
+    // two scales' product can overflow (large weights, large x) where the product itself is finite, and 0 · Inf is NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Scale(float sum, float weightScale, float activationScale, float baseValue) =>
-        MathF.FusedMultiplyAdd(sum, weightScale * activationScale, baseValue);
+        MathF.FusedMultiplyAdd(sum * weightScale, activationScale, baseValue);
 }
