@@ -210,6 +210,44 @@ public sealed class PrecisionReviewTests
         }
     }
 
+    /// <summary>
+    /// Zero allocation beyond the existing shapes: a stack whose first layer runs the reduced products and second the float32
+    /// kernels, one stream and five, batch-first Run (gathered into the state's scratch), a head through the reduced products.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16, CellType.Gru, 1)]
+    [InlineData(WeightPrecision.Int8, CellType.Gru, 5)]
+    [InlineData(WeightPrecision.Int8, CellType.Lstm, 1)]
+    [InlineData(WeightPrecision.BFloat16, CellType.Lstm, 5)]
+    public void StepAndRun_MixedStackBatchFirst_AllocateNothingOnAFreshThread(WeightPrecision precision, CellType cell, int batch)
+    {
+        var random = new Random(8);
+        RnnModel model = RnnModel.Create([Layer(random, cell, 100, 100), Layer(random, cell, 100, 12)],
+            HeadWeights.Random(12, 3, random, Activation.Softmax)).WithPrecision(precision);
+        RnnModel forcedHead = RnnModel.Create([Layer(random, cell, 7, 150)], HeadWeights.Random(150, 200, random)).WithPrecision(precision);
+        Assert.True(forcedHead.Network.Head!.UsesReducedProducts);
+        foreach (RnnModel m in new[] { model, forcedHead })
+        {
+            long stepBytes = -1, runBytes = -1;
+            var thread = new Thread(() =>
+            {
+                RnnState state = m.CreateState(batch);
+                const int steps = 70;
+                float[] x = new float[batch * steps * m.InputSize], y = new float[batch * steps * m.OutputSize];
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                m.Step(x.AsSpan(0, batch * m.InputSize), state, y.AsSpan(0, batch * m.OutputSize));
+                stepBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+                before = GC.GetAllocatedBytesForCurrentThread();
+                m.Run(x, steps, state, y, SequenceLayout.BatchFirst);
+                runBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            });
+            thread.Start();
+            thread.Join();
+            Assert.Equal(0, stepBytes);
+            Assert.Equal(0, runBytes);
+        }
+    }
+
     [Theory]
     [InlineData(WeightPrecision.BFloat16, CellType.Gru)]
     [InlineData(WeightPrecision.Int8, CellType.Lstm)]
