@@ -90,9 +90,12 @@ public sealed partial class RnnModel
     public string Kernel => _network.Kernel.Name;
 
     /// <summary>Total number of weights and biases.</summary>
+    /// <remarks>Counted from the shapes, as <see cref="LayerWeights.ParameterCount"/> counts them: a reduced model is not
+    /// dequantized for it (see <see cref="Layers"/>).</remarks>
     public long ParameterCount =>
-        Layers.Sum(l => l.ParameterCount) + (Options.ReverseLayers?.Sum(l => l.ParameterCount) ?? 0)
-        + (Head?.ParameterCount ?? 0);
+        _network.Layers.Concat(_network.Reverse ?? []).Sum(l =>
+            (long)l.Gates * l.HiddenSize * (l.InputSize + l.HiddenSize + (l.HasBiasIh ? 1 : 0) + (l.HasBiasHh ? 1 : 0)))
+        + (_network.Head is { } head ? (long)head.OutputSize * head.InputSize + (head.HasBias ? head.OutputSize : 0) : 0);
 
     internal Network Network => _network;
     internal RnnKernel KernelImplementation => _network.Kernel;

@@ -317,6 +317,26 @@ public sealed class PrecisionReviewTests
         Assert.Equal(c.Build(RnnKernels.Available[0]).ParameterCount, parameters);
     }
 
+    /// <summary>
+    /// ParameterCount of a reduced model is a count of shapes: it must not dequantize the model (which keeps the float32
+    /// copies for the model's lifetime, 4 to 5 times the int8 model's weight memory).
+    /// </summary>
+    [Fact]
+    public void ParameterCount_ReducedModel_DoesNotDequantize()
+    {
+        var c = new NetworkCase(CellType.Gru, Activation.Tanh, 64, 256, 2, 5, Activation.Identity, 1, 1, 1f, 3, Bidirectional: true);
+        RnnModel float32 = c.Build(RnnKernels.Available[0]);
+        RnnModel model = float32.WithPrecision(WeightPrecision.Int8);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long count = model.ParameterCount;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(float32.ParameterCount, count);
+        Assert.True(allocated < 4096, $"ParameterCount allocated {allocated} B");
+        LayerWeights noBias = LayerWeights.Lstm(3, 5, new float[60], new float[100], [], new float[20]);
+        RnnModel biasFree = RnnModel.Create([noBias], new HeadWeights(5, 2, new float[10], [])).WithPrecision(WeightPrecision.BFloat16);
+        Assert.Equal(60 + 100 + 20 + 10, biasFree.ParameterCount);
+    }
+
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
     [InlineData(WeightPrecision.Int8)]
