@@ -337,6 +337,36 @@ public sealed class PrecisionReviewTests
         Assert.Equal(60 + 100 + 20 + 10, biasFree.ParameterCount);
     }
 
+    /// <summary>A reduced model loaded from a file and saved over that file: the same bytes, the same model after reloading.</summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SaveSafetensors_ReducedModelOverItsOwnSourceFile_SameBytesAndModel(WeightPrecision precision)
+    {
+        string directory = TestFiles.TempDirectory();
+        try
+        {
+            string path = Path.Combine(directory, "m.safetensors");
+            var c = new NetworkCase(CellType.Lstm, Activation.Tanh, 3, 70, 2, 2, Activation.Identity, 1, 1, 1f, 5, Bidirectional: true);
+            Rnn.Fast.IO.ModelFile.SaveSafetensors(c.Build(RnnKernels.Available[0]).WithPrecision(precision), path);
+            byte[] first = File.ReadAllBytes(path);
+            RnnModel loaded = Rnn.Fast.IO.ModelFile.Load(path);
+            Assert.Equal(precision, loaded.Precision);
+            Rnn.Fast.IO.ModelFile.SaveSafetensors(loaded, path);
+            Assert.Equal(first, File.ReadAllBytes(path));
+            RnnModel again = Rnn.Fast.IO.ModelFile.Load(path);
+            Assert.Equal(loaded.Options.ReverseLayers![1].WeightHh.ToArray(), again.Options.ReverseLayers![1].WeightHh.ToArray());
+            if (precision == WeightPrecision.Int8)
+            {
+                Assert.Equal(loaded.Network.Int8Source()!.Hh[1].Scales, again.Network.Int8Source()!.Hh[1].Scales);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
     [InlineData(WeightPrecision.Int8)]
