@@ -71,7 +71,8 @@ public sealed partial class RnnModel
     /// <summary>Reverse layers, residual and initial state, as given at creation (a copy: changing it changes nothing).</summary>
     public RnnModelOptions Options => _dequantized is null ? Copy(_options) : new RnnModelOptions
     {
-        ReverseLayers = _dequantized.Value.Reverse?.ToArray(), // a copy, like a float32 model's: the model's own list stays as it is
+        // A copy, like a float32 model's (the model's own list stays as it is); a unidirectional model has nothing to dequantize.
+        ReverseLayers = IsBidirectional ? _dequantized.Value.Reverse!.ToArray() : null,
         Skip = _options.Skip,
         InitialHidden = _options.InitialHidden is { } h ? [.. h.Select(a => a?.ToArray())] : null,
         InitialCell = _options.InitialCell is { } c ? [.. c.Select(a => a?.ToArray())] : null,

@@ -337,6 +337,21 @@ public sealed class PrecisionReviewTests
         Assert.Equal(60 + 100 + 20 + 10, biasFree.ParameterCount);
     }
 
+    /// <summary>Options of a unidirectional reduced model has no weights to give: reading its Skip must not dequantize the model.</summary>
+    [Fact]
+    public void Options_UnidirectionalReducedModel_DoesNotDequantize()
+    {
+        var c = new NetworkCase(CellType.Lstm, Activation.Tanh, 64, 256, 2, 5, Activation.Identity, 1, 1, 1f, 3, SkipWanted: 2, InitialState: true);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(WeightPrecision.Int8);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RnnModelOptions options = model.Options;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(2, options.Skip);
+        Assert.Null(options.ReverseLayers);
+        Assert.Equal(256, options.InitialHidden![1]!.Length);
+        Assert.True(allocated < 16 * 1024, $"Options allocated {allocated} B");
+    }
+
     /// <summary>A reduced model loaded from a file and saved over that file: the same bytes, the same model after reloading.</summary>
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
