@@ -140,7 +140,9 @@ public sealed partial class RnnModel
     /// <c>Run</c>); train in float32.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/>.</exception>
-    /// <exception cref="ArgumentException">Int8 of a model with a non-finite weight.</exception>
+    /// <exception cref="ArgumentException">A weight <paramref name="precision"/> cannot hold (named by <see cref="ArgumentException.ParamName"/>
+    /// <c>precision</c>): bf16 of a weight that rounds up to infinity (above 3.3895e38), or int8 of one so close to
+    /// <see cref="float.MaxValue"/> that 127 × its row scale overflows.</exception>
     public RnnModel WithPrecision(WeightPrecision precision) => WithPrecision(precision, ReducedProducts.Auto);
 
     /// <summary>

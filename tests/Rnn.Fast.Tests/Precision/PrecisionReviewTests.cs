@@ -352,6 +352,21 @@ public sealed class PrecisionReviewTests
         Assert.True(allocated < 16 * 1024, $"Options allocated {allocated} B");
     }
 
+    /// <summary>WithPrecision of weights the precision cannot hold names its own argument, not an internal one.</summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void WithPrecision_UnrepresentableWeight_ExceptionNamesPrecision(WeightPrecision precision)
+    {
+        float[] whh = new float[64];
+        whh[5] = float.MaxValue;
+        RnnModel big = RnnModel.Create([LayerWeights.Lstm(1, 4, new float[16], whh, new float[16], new float[16])]);
+        var e = Assert.Throws<ArgumentException>(() => big.WithPrecision(precision));
+        Assert.Equal("precision", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => big.WithPrecision(precision, ReducedProducts.Never));
+        Assert.Equal("precision", e.ParamName);
+    }
+
     /// <summary>A reduced model loaded from a file and saved over that file: the same bytes, the same model after reloading.</summary>
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]

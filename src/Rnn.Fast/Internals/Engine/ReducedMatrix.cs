@@ -81,7 +81,7 @@ internal sealed class ReducedMatrix
                     if ((bits & 0x7F80) == 0x7F80)
                     {
                         throw new ArgumentException(
-                            $"Weight [{row}, {j}] = {rows[row * columns + j]} overflows bfloat16 (largest finite value 3.3895e38).", nameof(rows));
+                            $"Weight [{row}, {j}] = {rows[row * columns + j]} overflows bfloat16 (largest finite value 3.3895e38).", nameof(precision));
                     }
                     matrix.Half[matrix.IndexOf(row, j)] = bits;
                 }
@@ -91,7 +91,7 @@ internal sealed class ReducedMatrix
         var q = new sbyte[rowCount * columns];
         var scales = new float[rowCount];
         WeightQuantization.QuantizeInt8(rows, rowCount, columns, q, scales);
-        matrix.SetInt8(q, scales);
+        matrix.SetInt8(q, scales, nameof(precision)); // a weight this close to float.MaxValue has no int8 scale
         return matrix;
     }
 
@@ -100,11 +100,12 @@ internal sealed class ReducedMatrix
         int units, int columns, int gates, int lanes)
     {
         var matrix = new ReducedMatrix(WeightPrecision.Int8, units, columns, gates, lanes);
-        matrix.SetInt8(quantized, scales);
+        matrix.SetInt8(quantized, scales, nameof(scales));
         return matrix;
     }
 
-    private void SetInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales)
+    // paramName: what the caller's caller got wrong (the precision chosen for these weights, or a file's scales).
+    private void SetInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, string paramName)
     {
         for (int row = 0; row < Gates * Units; row++)
         {
@@ -115,7 +116,7 @@ internal sealed class ReducedMatrix
             if (!(scales[row] >= 0f) || !float.IsFinite(WeightQuantization.Int8Max * scales[row]))
             {
                 throw new ArgumentException(
-                    $"Row {row} has int8 scale {scales[row]}: a scale must be finite, at least 0, and small enough that 127 × scale is finite.", nameof(scales));
+                    $"Row {row} has int8 scale {scales[row]}: a scale must be finite, at least 0, and small enough that 127 × scale is finite.", paramName);
             }
             Scales[ScaleIndexOf(row)] = scales[row];
         }
