@@ -32,6 +32,8 @@ public sealed class TrainableModel
     }
 
     /// <summary>A trainable copy of <paramref name="model"/>'s weights, on the same kernel.</summary>
+    /// <remarks>A bf16 or int8 model gives its dequantized weights (<see cref="RnnModel.Layers"/>): training is always float32,
+    /// and <see cref="ToModel"/> gives a float32 model (quantize it again with <see cref="RnnModel.WithPrecision(WeightPrecision)"/>).</remarks>
     /// <exception cref="NotSupportedException">The model is bidirectional.</exception>
     public static TrainableModel From(RnnModel model)
     {
