@@ -45,9 +45,9 @@ public sealed partial class RnnModel
         }
         else
         {
-            // The model keeps only its bf16/int8 matrices (a quarter or half of float32's memory); the float32 views
-            // (Layers, Head, reverse layers) are dequantized on demand, so a float32 model or the reference built from
-            // them computes the same model.
+            // The model keeps its bf16/int8 matrices (a quarter or half of float32's memory; layers small enough to run
+            // as float32 keep float32 copies too, see ReducedExecution); the public float32 views (Layers, Head, reverse
+            // layers) are dequantized on demand, so a float32 model or the reference built from them computes the same model.
             _options = new RnnModelOptions { Skip = copy.Skip, InitialHidden = copy.InitialHidden, InitialCell = copy.InitialCell };
             Network network = _network;
             _dequantized = new Lazy<Dequantized>(() => new Dequantized(
