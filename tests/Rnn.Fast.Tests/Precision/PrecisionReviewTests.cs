@@ -367,6 +367,33 @@ public sealed class PrecisionReviewTests
         Assert.Equal("precision", e.ParamName);
     }
 
+    /// <summary>Reset returns a reduced model's state to its initial state (given, forward; zeros, reverse); CopyFrom restores a snapshot.</summary>
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16, false)]
+    [InlineData(WeightPrecision.Int8, false)]
+    [InlineData(WeightPrecision.Int8, true)]
+    public void ResetAndCopyFrom_ReducedModel_RunAgainTheSame(WeightPrecision precision, bool bidirectional)
+    {
+        var c = new NetworkCase(CellType.Lstm, Activation.Tanh, 4, 37, 2, 3, Activation.Tanh, 90, 2, 1f, 13,
+            Bidirectional: bidirectional, InitialState: true);
+        RnnModel model = c.Build(RnnKernels.Available[^1]).WithPrecision(precision, ReducedProducts.Always);
+        float[] x = c.Inputs();
+        float[] first = new float[c.Steps * c.Batch * 3], second = new float[first.Length], third = new float[first.Length];
+        RnnState state = model.CreateState(c.Batch);
+        RnnState snapshot = model.CreateState(c.Batch);
+        model.Run(x, c.Steps, state, first);
+        snapshot.CopyFrom(state);
+        state.Reset();
+        model.Run(x, c.Steps, state, second);
+        Assert.Equal(first, second);
+        state.CopyFrom(snapshot);
+        model.Run(x, c.Steps, state, third);
+        RnnState fresh = model.CreateState(c.Batch);
+        model.Run(x, c.Steps, fresh, second);
+        model.Run(x, c.Steps, fresh, first);
+        Assert.Equal(first, third);
+    }
+
     /// <summary>A reduced model loaded from a file and saved over that file: the same bytes, the same model after reloading.</summary>
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
