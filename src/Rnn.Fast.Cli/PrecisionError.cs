@@ -75,17 +75,18 @@ internal static class PrecisionError
 
     /// <summary>
     /// Runs <paramref name="model"/> as float32 (its dequantized values if it is reduced) and in
-    /// <paramref name="precision"/> over <paramref name="inputs"/> (<c>[steps, I]</c>, one stream, from the model's initial
+    /// <paramref name="precision"/> (the model itself when it already is: an int8 file keeps its own values and scales) over <paramref name="inputs"/> (<c>[steps, I]</c>, one stream, from the model's initial
     /// state) on the same kernel, and compares the outputs.
     /// </summary>
-    /// <exception cref="ArgumentException">Int8 of a model with a non-finite weight.</exception>
+    /// <exception cref="ArgumentException">A weight <paramref name="precision"/> cannot hold (see <see cref="RnnModel.WithPrecision(WeightPrecision)"/>).</exception>
     public static PrecisionErrorStats Measure(RnnModel model, WeightPrecision precision, float[] inputs, int steps)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
         RnnModel reference = model.WithPrecision(WeightPrecision.Float32);
         float[] expected = Outputs(reference, inputs, steps);
-        float[] actual = Outputs(reference.WithPrecision(precision), inputs, steps);
+        // From the model, not from its float32 twin: quantizing q · s again would measure other int8 values than a file's.
+        float[] actual = Outputs(model.WithPrecision(precision), inputs, steps);
         return Compare(precision, expected, actual, steps, WeightBytes(model, precision), WeightBytes(model, WeightPrecision.Float32));
     }
 

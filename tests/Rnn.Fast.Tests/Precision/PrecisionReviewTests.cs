@@ -466,3 +466,29 @@ public sealed class PrecisionReviewTests
         }
     }
 }
+
+/// <summary><c>rnnfast info</c>'s error of an int8 model read from a file is that model's error, not a requantized one's.</summary>
+public sealed class PrecisionErrorOfLoadedModelTests
+{
+    [Fact]
+    public void Measure_Int8ModelWithItsOwnScales_MeasuresThatModel()
+    {
+        // Scales as another quantizer might choose them (the largest |q| of a row 100, not 127): quantizing q · s again
+        // with Rnn.Fast's scheme gives other weights.
+        var random = new Random(2);
+        sbyte[] Values(int count) => [.. Enumerable.Range(0, count).Select(i => (sbyte)(i % 7 == 0 ? 100 : random.Next(-99, 100)))];
+        float[] Scales(int count) => [.. Enumerable.Range(0, count).Select(_ => 0.004f + 0.002f * random.NextSingle())];
+        var ih = new Int8Matrix(Values(4 * 6 * 2), Scales(4 * 6));
+        var hh = new Int8Matrix(Values(4 * 6 * 6), Scales(4 * 6));
+        var head = new Int8Matrix(Values(6), Scales(1));
+        float[] Dequantize(Int8Matrix m, int columns) => [.. m.Values.Select((q, i) => q * m.Scales[i / columns])];
+        LayerWeights layer = LayerWeights.Lstm(2, 6, Dequantize(ih, 2), Dequantize(hh, 6), new float[24], new float[24]);
+        RnnModel model = RnnModel.CreateWithPrecision([layer], new HeadWeights(6, 1, Dequantize(head, 6), [0f]), null, new RnnModelOptions(),
+            WeightPrecision.Int8, new Int8Weights([ih], [hh], null, null, head));
+        int steps = 200;
+        float[] probe = Rnn.Fast.Cli.PrecisionError.Probe(model.InputSize, steps);
+        Rnn.Fast.Cli.PrecisionErrorStats stats = Rnn.Fast.Cli.PrecisionError.Measure(model, WeightPrecision.Int8, probe, steps);
+        // Small enough to run as float32 on its dequantized values: the same weights as its float32 twin.
+        Assert.True(stats.MaxAbs < 1e-6, $"int8 of an int8 model: {stats.MaxAbs}");
+    }
+}
