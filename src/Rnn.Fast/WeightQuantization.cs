@@ -30,7 +30,8 @@ public static class WeightQuantization
     /// <c>scales[r] = max_j |W_rj| / 127</c> and <c>q_rj = round-half-even(W_rj / scales[r])</c> clamped to ±127, in
     /// float32 arithmetic. A row of zeros gets scale 0 and zeros.
     /// </summary>
-    /// <exception cref="ArgumentException">Spans of the wrong length, or a weight that is NaN or infinite (it has no int8 value).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Negative <paramref name="rows"/> or <paramref name="columns"/>.</exception>
+    /// <exception cref="ArgumentException">Spans of the wrong length (named), or a weight that is NaN or infinite (it has no int8 value).</exception>
     public static void QuantizeInt8(ReadOnlySpan<float> weights, int rows, int columns, Span<sbyte> quantized, Span<float> scales)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -39,7 +40,8 @@ public static class WeightQuantization
         if (weights.Length != count || quantized.Length != count || scales.Length != rows)
         {
             throw new ArgumentException(
-                $"Expected weights and quantized of {rows}×{columns} = {count} values and scales of {rows}; got {weights.Length}, {quantized.Length} and {scales.Length}.");
+                $"Expected weights and quantized of {rows}×{columns} = {count} values and scales of {rows}; got {weights.Length}, {quantized.Length} and {scales.Length}.",
+                weights.Length != count ? nameof(weights) : quantized.Length != count ? nameof(quantized) : nameof(scales));
         }
         for (int r = 0; r < rows; r++)
         {
@@ -67,9 +69,18 @@ public static class WeightQuantization
     /// The values a model of <paramref name="precision"/> computes with in place of <paramref name="weights"/>
     /// (row-major <c>[rows, columns]</c>): bfloat16 rounded and widened back, or <c>q · scale</c> per row; a copy for float32.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong lengths, or (int8) a non-finite weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Negative <paramref name="rows"/> or <paramref name="columns"/>, or an undefined <paramref name="precision"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> is not <c>rows × columns</c> long, or (int8) a weight is NaN or infinite.</exception>
     public static float[] Dequantized(ReadOnlySpan<float> weights, int rows, int columns, WeightPrecision precision)
     {
+        // Checked here for every precision (int8 would check again): float32 and bf16 do not need the shape, but a wrong
+        // one is a caller's mistake all the same.
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        if (weights.Length != (long)rows * columns)
+        {
+            throw new ArgumentException($"Expected {rows}×{columns} = {(long)rows * columns} weights; got {weights.Length}.", nameof(weights));
+        }
         var result = new float[weights.Length];
         switch (precision)
         {

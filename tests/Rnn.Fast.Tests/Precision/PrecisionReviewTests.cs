@@ -490,3 +490,19 @@ public sealed class PrecisionErrorOfLoadedModelTests
         Assert.True(stats.MaxAbs < 1e-6, $"int8 of an int8 model: {stats.MaxAbs}");
     }
 }
+
+/// <summary>The public schemes check their arguments the same way whatever the precision.</summary>
+public sealed class WeightQuantizationArgumentTests
+{
+    [Theory]
+    [InlineData(WeightPrecision.Float32)]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void Dequantized_WrongShape_ThrowsNamingWeights(WeightPrecision precision)
+    {
+        var e = Assert.Throws<ArgumentException>(() => WeightQuantization.Dequantized(new float[5], 2, 3, precision));
+        Assert.Equal("weights", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => WeightQuantization.Dequantized([], -1, 0, precision));
+        Assert.Equal(2, WeightQuantization.Dequantized([1f, 2f], 1, 2, precision).Length);
+    }
+}
