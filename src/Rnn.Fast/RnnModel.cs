@@ -58,7 +58,8 @@ public sealed partial class RnnModel
 
     /// <summary>
     /// How the weight matrices are stored (<see cref="WithPrecision(WeightPrecision)"/>). For bf16 and int8 models, <see cref="Layers"/>,
-    /// <see cref="Head"/> and the reverse layers hold the dequantized values the products use (made on first access).
+    /// <see cref="Head"/> and the reverse layers (<see cref="Options"/>) hold the dequantized values the products use, made on
+    /// first access and kept from then on (float32 memory; <see cref="ParameterCount"/> and the other properties do not need them).
     /// </summary>
     public WeightPrecision Precision => _network.Precision;
 
@@ -136,8 +137,10 @@ public sealed partial class RnnModel
     /// <remarks>
     /// Reduced precision pays where a step streams its weights from L2 or further (roughly H ≥ 128): it reads half
     /// (bf16) or a quarter (int8) of the bytes. Below that the float32 model is usually as fast or faster (its latency
-    /// kernels fuse the whole step), so float32 stays the default. Reduced models run inference only (<c>Step</c>,
-    /// <c>Run</c>); train in float32.
+    /// kernels fuse the whole step), so float32 stays the default, and within a reduced model a layer or head of at most
+    /// 64 KB as float32 runs on the float32 kernels with its dequantized values (<see cref="ReducedProducts.Auto"/>).
+    /// Reduced models run inference only (<c>Step</c>, <c>Run</c>); train in float32 (<c>TrainableModel.From</c> of a
+    /// reduced model starts from its dequantized weights).
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="precision"/>.</exception>
     /// <exception cref="ArgumentException">A weight <paramref name="precision"/> cannot hold (named by <see cref="ArgumentException.ParamName"/>
