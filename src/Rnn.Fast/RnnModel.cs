@@ -67,7 +67,7 @@ public sealed partial class RnnModel
     public IReadOnlyList<LayerWeights> Layers => _layers ?? _dequantized!.Value.Layers;
 
     /// <summary>The dense head, or null when the output is the last layer's h.</summary>
-    public HeadWeights? Head => _dequantized is null ? _head : _dequantized.Value.Head;
+    public HeadWeights? Head => _dequantized is null || _network.Head is null ? _head : _dequantized.Value.Head; // no head: nothing to dequantize
 
     /// <summary>Reverse layers, residual and initial state, as given at creation (a copy: changing it changes nothing).</summary>
     public RnnModelOptions Options => _dequantized is null ? Copy(_options) : new RnnModelOptions

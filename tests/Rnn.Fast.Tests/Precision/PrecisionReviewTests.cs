@@ -350,6 +350,19 @@ public sealed class PrecisionReviewTests
         Assert.True(allocated < 16 * 1024, $"Options allocated {allocated} B");
     }
 
+    /// <summary>Head of a reduced model without one is null, found without dequantizing the layers.</summary>
+    [Fact]
+    public void Head_HeadlessReducedModel_NullWithoutDequantizing()
+    {
+        var c = new NetworkCase(CellType.Gru, Activation.Tanh, 64, 256, 2, 0, Activation.Identity, 1, 1, 1f, 3);
+        RnnModel model = c.Build(RnnKernels.Available[0]).WithPrecision(WeightPrecision.BFloat16);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        HeadWeights? head = model.Head;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Null(head);
+        Assert.True(allocated < 1024, $"Head allocated {allocated} B");
+    }
+
     /// <summary>WithPrecision of weights the precision cannot hold names its own argument, not an internal one.</summary>
     [Theory]
     [InlineData(WeightPrecision.BFloat16)]
