@@ -96,7 +96,8 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
         public int Pairs, QStride, Stride;   // column pairs, int16 per q row, bytes between pair p and p+1 of a column
     }
 
-    // y[r][i] = fma(sums[4r + i], s_w ⊙ s_x[r], start): the scalar definition's Scale, lane-wise (s_x NaN → NaN).
+    // y[r][i] = fma(sums[4r + i] ⊙ s_w, s_x[r], start): the scalar definition's Scale, lane-wise (s_x NaN → NaN); not
+    // sums ⊙ (s_w ⊙ s_x), whose scale product can overflow where the product is finite.
     private static void ScaleSums(in TileShape t, int tileRows, ref TileAccumulators<TF> sums, ReadOnlySpan<float> activationScales,
         ref float weightScales, ref float bias, ref float o)
     {
@@ -107,8 +108,8 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI>
             for (int i = 0; i < t.Columns; i++)
             {
                 ref float oi = ref Unsafe.Add(ref o, r * t.Width + i * v);
-                TF scale = TOps.Multiply(TOps.Load(in Unsafe.Add(ref weightScales, i * v)), sx);
-                TOps.Store(TPairs.FusedMultiplyAdd(sums[r * 4 + i], scale, Start(in t, ref oi, ref Unsafe.Add(ref bias, i * v))), ref oi);
+                TF weighted = TOps.Multiply(sums[r * 4 + i], TOps.Load(in Unsafe.Add(ref weightScales, i * v)));
+                TOps.Store(TPairs.FusedMultiplyAdd(weighted, sx, Start(in t, ref oi, ref Unsafe.Add(ref bias, i * v))), ref oi);
             }
         }
     }

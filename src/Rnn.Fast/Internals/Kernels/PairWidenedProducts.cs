@@ -32,7 +32,7 @@ namespace Rnn.Fast.Internals;
 /// 1 vpmaddwd + 1 vpaddd (a vpmaddwd does twice the multiply-adds of an FMA).</para>
 /// <para><b>Rounding.</b> bf16: one FMA chain per output in column order from 0, then <c>start + sum</c>: the same
 /// operations as <see cref="ReducedProductsScalar"/> (bit-identical where the ISA fuses). int8: exact int32 sums per
-/// run, float32 sums of the runs in order, <c>fma(sum, s_w · s_x, start)</c>: bit-identical on every ISA.</para>
+/// run, float32 sums of the runs in order, <c>fma(sum · s_w, s_x, start)</c>: bit-identical on every ISA.</para>
 /// </remarks>
 internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : ReducedProductKernel
     where TOps : struct, ISimdOps<TF>
