@@ -111,10 +111,11 @@ public sealed class PrecisionReviewTests
     public void AutoProducts_LayersChoosingDifferently_MatchReference(CellType cell, WeightPrecision precision, bool largeFirst)
     {
         var random = new Random(31);
-        // 4·100·(100+100)·4 B = 320 KB as float32 (reduced products); 4·12·(100+12)·4 B = 21 KB (float32 kernels).
+        // Over the size rule's thresholds (128 KB int8, 256 KB bf16, as float32): 3·100·200·4 B = 240 KB (GRU, int8) and
+        // more, and 1·260·272·4 B = 283 KB (Elman) and more; under them 4·12·(100+12)·4 B = 21 KB.
         LayerWeights[] layers = largeFirst
             ? [Layer(random, cell, 100, 100), Layer(random, cell, 100, 12)]
-            : [Layer(random, cell, 3, 12), Layer(random, cell, 12, 150)];
+            : [Layer(random, cell, 3, 12), Layer(random, cell, 12, 260)];
         int last = layers[^1].HiddenSize;
         RnnModel model = RnnModel.Create(layers, HeadWeights.Random(last, 3, random, Activation.Tanh))
             .WithPrecision(precision);
@@ -222,9 +223,11 @@ public sealed class PrecisionReviewTests
     public void StepAndRun_MixedStackBatchFirst_AllocateNothingOnAFreshThread(WeightPrecision precision, CellType cell, int batch)
     {
         var random = new Random(8);
-        RnnModel model = RnnModel.Create([Layer(random, cell, 100, 100), Layer(random, cell, 100, 12)],
+        // 3·128·256·4 B = 384 KB and more as float32: over both thresholds; the second layer and the first head far under.
+        RnnModel model = RnnModel.Create([Layer(random, cell, 128, 128), Layer(random, cell, 128, 12)],
             HeadWeights.Random(12, 3, random, Activation.Softmax)).WithPrecision(precision);
-        RnnModel forcedHead = RnnModel.Create([Layer(random, cell, 7, 150)], HeadWeights.Random(150, 200, random)).WithPrecision(precision);
+        Assert.True(model.Network.Layers[0].UsesReducedProducts && !model.Network.Layers[1].UsesReducedProducts);
+        RnnModel forcedHead = RnnModel.Create([Layer(random, cell, 7, 150)], HeadWeights.Random(150, 450, random)).WithPrecision(precision);
         Assert.True(forcedHead.Network.Head!.UsesReducedProducts);
         foreach (RnnModel m in new[] { model, forcedHead })
         {
