@@ -137,8 +137,8 @@ public sealed partial class RnnModel
     /// <remarks>
     /// Reduced precision pays where a step streams its weights from L2 or further (roughly H ≥ 128): it reads half
     /// (bf16) or a quarter (int8) of the bytes. Below that the float32 model is usually as fast or faster (its latency
-    /// kernels fuse the whole step), so float32 stays the default, and within a reduced model a layer or head of at most
-    /// 64 KB as float32 runs on the float32 kernels with its dequantized values (<see cref="ReducedProducts.Auto"/>).
+    /// kernels fuse the whole step), so float32 stays the default, and within a reduced model a layer or head under
+    /// 128 KB (int8) or 256 KB (bf16) as float32 runs on the float32 kernels with its dequantized values (<see cref="ReducedProducts.Auto"/>).
     /// Reduced models run inference only (<c>Step</c>, <c>Run</c>); train in float32 (<c>TrainableModel.From</c> of a
     /// reduced model starts from its dequantized weights).
     /// </remarks>
