@@ -176,9 +176,13 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             if ((end - r0) % 2 == 1)
             {
                 int r = end - 1;
-                for (int q = 0; q < columns; q += 8)
+                // Whole blocks per tile (8 columns = 2 LSTM blocks; 6 = 2 GRU blocks), so each tile streams every line of
+                // its blocks in order: a tile that splits a block reads a third of its lines per pass, and the lines the
+                // prefetcher brings for the other columns are evicted before the next pass uses them.
+                int loneColumns = w.Gates == 3 ? 6 : 8;
+                for (int q = 0; q < columns; q += loneColumns)
                 {
-                    shape.Columns = Math.Min(8, columns - q);
+                    shape.Columns = Math.Min(loneColumns, columns - q);
                     ColumnOffsets(w, q, shape.Columns, ref offsets);
                     ref float xr = ref Unsafe.Add(ref x, r * shape.XStride);
                     switch (shape.Columns)
@@ -191,6 +195,9 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
                             break;
                         case 3 or 4:
                             BFloat16Row<FourStreams>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
+                            break;
+                        case 5 or 6:
+                            BFloat16Row<SixColumns>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
                             break;
                         default:
                             BFloat16Row<EightColumns>(ref xr, fullPairs, oddColumn, ref slots, in offsets, shape.Stride, ref sums);
@@ -259,6 +266,9 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             {
                 s4 = Pair(in Unsafe.Add(ref w4, at), a, b, s4);
                 s5 = Pair(in Unsafe.Add(ref w5, at), a, b, s5);
+            }
+            if (c > 6)
+            {
                 s6 = Pair(in Unsafe.Add(ref w6, at), a, b, s6);
                 s7 = Pair(in Unsafe.Add(ref w7, at), a, b, s7);
             }
@@ -282,6 +292,9 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
             {
                 s4 = Low(in Unsafe.Add(ref w4, at), a, s4);
                 s5 = Low(in Unsafe.Add(ref w5, at), a, s5);
+            }
+            if (c > 6)
+            {
                 s6 = Low(in Unsafe.Add(ref w6, at), a, s6);
                 s7 = Low(in Unsafe.Add(ref w7, at), a, s7);
             }
@@ -453,6 +466,12 @@ internal abstract partial class PairWidenedProducts<TOps, TPairs, TF, TI> : Redu
         sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23;
         sums[12] = s30; sums[13] = s31; sums[14] = s32; sums[15] = s33;
     }
+}
+
+/// <summary>Six register columns: the lone-row tile of a three-gate (GRU) matrix's bf16 products, two whole blocks.</summary>
+internal readonly struct SixColumns : IStreamTile
+{
+    public static int Streams => 6;
 }
 
 /// <summary>Eight register columns: the lone-row tile of the bf16 products (eight FMA chains).</summary>
