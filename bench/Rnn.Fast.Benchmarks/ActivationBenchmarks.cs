@@ -16,7 +16,9 @@ namespace Rnn.Fast.Benchmarks;
 /// the out-of-order core can overlap them (large H, batches).</item>
 /// </list>
 /// <c>Math</c> = <c>Taylor</c> is the activations as they were before the minimax/reciprocal rewrite (a frozen copy
-/// below), <c>Current</c> is <see cref="SimdMath"/>. Internal types: this measures code the public API cannot reach.
+/// below), <c>Current</c> is <see cref="SimdMath"/> as the kernels call it, <c>Divide</c> and <c>Reciprocal</c> the same
+/// functions with the quotient form forced (the A/B behind <c>ISimdOps.PreferReciprocal</c>, in one process).
+/// Internal types: this measures code the public API cannot reach.
 /// </summary>
 [MemoryDiagnoser]
 public class ActivationBenchmarks
@@ -27,7 +29,7 @@ public class ActivationBenchmarks
     [Params("Vector512", "Vector256", "Vector128", "Scalar")]
     public string Width { get; set; } = "";
 
-    [Params("Taylor", "Current")]
+    [Params("Taylor", "Current", "Divide", "Reciprocal")]
     public string Math { get; set; } = "";
 
     private float[] _state = new float[2 * Streams * 16]; // [stream][h, c][lanes]
@@ -56,12 +58,20 @@ public class ActivationBenchmarks
     public float Latency() => (Width, Math) switch
     {
         ("Vector512", "Taylor") => Chain<Vector512Ops, Vector512<float>, TaylorMath>(1),
+        ("Vector512", "Divide") => Chain<Vector512Ops, Vector512<float>, DivideMath>(1),
+        ("Vector512", "Reciprocal") => Chain<Vector512Ops, Vector512<float>, ReciprocalMath>(1),
         ("Vector512", _) => Chain<Vector512Ops, Vector512<float>, CurrentMath>(1),
         ("Vector256", "Taylor") => Chain<Vector256Ops, Vector256<float>, TaylorMath>(1),
+        ("Vector256", "Divide") => Chain<Vector256Ops, Vector256<float>, DivideMath>(1),
+        ("Vector256", "Reciprocal") => Chain<Vector256Ops, Vector256<float>, ReciprocalMath>(1),
         ("Vector256", _) => Chain<Vector256Ops, Vector256<float>, CurrentMath>(1),
         ("Vector128", "Taylor") => Chain<Vector128Ops, Vector128<float>, TaylorMath>(1),
+        ("Vector128", "Divide") => Chain<Vector128Ops, Vector128<float>, DivideMath>(1),
+        ("Vector128", "Reciprocal") => Chain<Vector128Ops, Vector128<float>, ReciprocalMath>(1),
         ("Vector128", _) => Chain<Vector128Ops, Vector128<float>, CurrentMath>(1),
         (_, "Taylor") => Chain<ScalarOps, float, TaylorMath>(1),
+        (_, "Divide") => Chain<ScalarOps, float, DivideMath>(1),
+        (_, "Reciprocal") => Chain<ScalarOps, float, ReciprocalMath>(1),
         _ => Chain<ScalarOps, float, CurrentMath>(1),
     };
 
@@ -69,12 +79,20 @@ public class ActivationBenchmarks
     public float Throughput() => (Width, Math) switch
     {
         ("Vector512", "Taylor") => Chain<Vector512Ops, Vector512<float>, TaylorMath>(Streams),
+        ("Vector512", "Divide") => Chain<Vector512Ops, Vector512<float>, DivideMath>(Streams),
+        ("Vector512", "Reciprocal") => Chain<Vector512Ops, Vector512<float>, ReciprocalMath>(Streams),
         ("Vector512", _) => Chain<Vector512Ops, Vector512<float>, CurrentMath>(Streams),
         ("Vector256", "Taylor") => Chain<Vector256Ops, Vector256<float>, TaylorMath>(Streams),
+        ("Vector256", "Divide") => Chain<Vector256Ops, Vector256<float>, DivideMath>(Streams),
+        ("Vector256", "Reciprocal") => Chain<Vector256Ops, Vector256<float>, ReciprocalMath>(Streams),
         ("Vector256", _) => Chain<Vector256Ops, Vector256<float>, CurrentMath>(Streams),
         ("Vector128", "Taylor") => Chain<Vector128Ops, Vector128<float>, TaylorMath>(Streams),
+        ("Vector128", "Divide") => Chain<Vector128Ops, Vector128<float>, DivideMath>(Streams),
+        ("Vector128", "Reciprocal") => Chain<Vector128Ops, Vector128<float>, ReciprocalMath>(Streams),
         ("Vector128", _) => Chain<Vector128Ops, Vector128<float>, CurrentMath>(Streams),
         (_, "Taylor") => Chain<ScalarOps, float, TaylorMath>(Streams),
+        (_, "Divide") => Chain<ScalarOps, float, DivideMath>(Streams),
+        (_, "Reciprocal") => Chain<ScalarOps, float, ReciprocalMath>(Streams),
         _ => Chain<ScalarOps, float, CurrentMath>(Streams),
     };
 
@@ -117,6 +135,22 @@ public class ActivationBenchmarks
         public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Sigmoid<TOps, TV>(x);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Tanh<TOps, TV>(x);
+    }
+
+    private readonly struct DivideMath : IActivationMath
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Sigmoid<TOps, TV>(x, reciprocal: false);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Tanh<TOps, TV>(x, reciprocal: false);
+    }
+
+    private readonly struct ReciprocalMath : IActivationMath
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Sigmoid<TOps, TV>(x, reciprocal: true);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Tanh<TOps, TV>(x, reciprocal: true);
     }
 
     /// <summary>SimdMath's sigmoid and tanh as of commit 5f84ce5 (Taylor polynomials, divisions), frozen for comparison.</summary>

@@ -30,14 +30,24 @@ internal interface ISimdOps<TV> where TV : struct
     static abstract TV Reciprocal(TV a);
 
     /// <summary>
-    /// Whether <c>a · Reciprocal(b)</c> should replace <c>a / b</c> on a latency- or throughput-critical path:
-    /// true only where the estimate exists and a division at this width is slow enough to lose to it (none of
-    /// the widths on the CPUs measured so far). A constant per width, so the JIT drops the branch.
+    /// 1 / <paramref name="a"/> within a relative error of 2^-14 for normal <paramref name="a"/>: the raw hardware
+    /// estimate where it has 14 bits (rcp14), the 12-bit one with a Newton–Raphson step, or an exact division where the
+    /// ISA has no estimate. A start for a corrected quotient, not a result.
+    /// </summary>
+    static abstract TV ReciprocalEstimate(TV a);
+
+    /// <summary>
+    /// Whether the activations' quotients use <see cref="ReciprocalEstimate"/> and a correction step instead of
+    /// a division at this width: true only where that is faster. No width is, on the CPUs measured so far (Zen 4 and
+    /// Intel Emerald Rapids: ActivationBenchmarks, Math = Divide vs Reciprocal). A constant, so the JIT drops the branch.
     /// </summary>
     static abstract bool PreferReciprocal { get; }
 
     /// <summary><c>a * b + c</c>; fused where the hardware has FMA, else multiply then add.</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
+
+    /// <summary><c>c − a * b</c>; fused where the hardware has FMA (then exact before its one rounding), else not.</summary>
+    static abstract TV MultiplyAddNegated(TV a, TV b, TV c);
 
     /// <summary>Lane-wise maximum that returns NaN when either lane is NaN (ReLU must keep NaN).</summary>
     static abstract TV MaxPropagateNaN(TV a, TV b);

@@ -36,9 +36,9 @@ internal readonly struct Vector512Ops : ISimdOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
     // rcp14 (relative error < 2^-14) and one Newton–Raphson step r' = r + r(1 − a r): error about 2^-28 before rounding.
-    // Not preferred: on Zen 4 (AVX-512 on 256-bit units) the LSTM activation chain measured a few percent faster
-    // with divisions than with estimate, step and multiply (ActivationBenchmarks). Worth re-measuring on Intel
-    // AVX-512, where a 512-bit division takes about twice as long as a 256-bit one.
+    // Not preferred: the LSTM activation chain (ActivationBenchmarks, Math = Divide vs Reciprocal) measured a few percent
+    // faster with divisions on Zen 4 and the same either way on Intel Emerald Rapids (family 6 model 207: 68.5 vs 67.4 ns
+    // latency, 47.6 vs 46.0 ns throughput per chain), where the divider is not the bottleneck: the op count is.
     public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Reciprocal(Vector512<float> a)
@@ -51,6 +51,11 @@ internal readonly struct Vector512Ops : ISimdOps<Vector512<float>>
         return Avx512F.FusedMultiplyAdd(r, Avx512F.FusedMultiplyAddNegated(a, r, Vector512.Create(1f)), r);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.MultiplyAddEstimate(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAddNegated(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        Avx512F.IsSupported ? Avx512F.FusedMultiplyAddNegated(a, b, c) : Vector512.MultiplyAddEstimate(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ReciprocalEstimate(Vector512<float> a) => Avx512F.IsSupported ? Avx512F.Reciprocal14(a) : Vector512.Create(1f) / a;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxPropagateNaN(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MinNative(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
@@ -86,7 +91,8 @@ internal readonly struct Vector256Ops : ISimdOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
     // rcp14 (AVX-512VL) and one Newton–Raphson step, or the 12-bit rcpps and two; without FMA, a division
     // (the steps would round e = 1 − a r badly and the estimate would cost more than it saves). Not
-    // preferred: a division measured faster on Zen 4, and on Intel a 256-bit division is short enough too.
+    // preferred: a division measured faster on Zen 4 and on Intel Emerald Rapids (56.5 vs 57.4 ns latency, 30.9 vs
+    // 34.9 ns throughput per LSTM activation chain: the corrected estimate's three extra operations cost more).
     public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Reciprocal(Vector256<float> a)
@@ -106,6 +112,25 @@ internal readonly struct Vector256Ops : ISimdOps<Vector256<float>>
         return one / a;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.MultiplyAddEstimate(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAddNegated(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAddNegated(a, b, c) : Vector256.MultiplyAddEstimate(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ReciprocalEstimate(Vector256<float> a)
+    {
+        Vector256<float> one = Vector256.Create(1f);
+        if (Avx512F.VL.IsSupported)
+        {
+            return Avx512F.VL.Reciprocal14(a);
+        }
+        if (Fma.IsSupported)
+        {
+            // The 12-bit estimate and one step: 2^-23.
+            Vector256<float> r = Avx.Reciprocal(a);
+            return Fma.MultiplyAdd(r, Fma.MultiplyAddNegated(a, r, one), r);
+        }
+        return one / a;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxPropagateNaN(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> a) => Vector256.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MinNative(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
@@ -159,6 +184,25 @@ internal readonly struct Vector128Ops : ISimdOps<Vector128<float>>
         return one / a;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.MultiplyAddEstimate(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAddNegated(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAddNegated(a, b, c) : Vector128.MultiplyAddEstimate(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ReciprocalEstimate(Vector128<float> a)
+    {
+        Vector128<float> one = Vector128.Create(1f);
+        if (Avx512F.VL.IsSupported)
+        {
+            return Avx512F.VL.Reciprocal14(a);
+        }
+        if (Fma.IsSupported)
+        {
+            // The 12-bit estimate and one step: 2^-23.
+            Vector128<float> r = Sse.Reciprocal(a);
+            return Fma.MultiplyAdd(r, Fma.MultiplyAddNegated(a, r, one), r);
+        }
+        return one / a;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MaxPropagateNaN(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MinNative(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
@@ -205,6 +249,8 @@ internal readonly struct ScalarOps : ISimdOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Reciprocal(float a) => 1f / a;
     public static bool PreferReciprocal => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => float.MultiplyAddEstimate(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAddNegated(float a, float b, float c) => float.MultiplyAddEstimate(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReciprocalEstimate(float a) => 1f / a;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxPropagateNaN(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Abs(float a) => MathF.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MinNative(float a, float b) => a < b ? a : b;
