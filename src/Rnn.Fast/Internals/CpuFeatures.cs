@@ -20,6 +20,16 @@ internal static class CpuFeatures
     /// <summary>The CPU reports AVX-512 F, BW, CD, DQ and VL (what .NET 10 requires before it enables any of them).</summary>
     public static bool CpuHasAvx512 { get; }
 
+    /// <summary>The CPU's vendor string from CPUID leaf 0 ("GenuineIntel", "AuthenticAMD", ...); empty if not read.</summary>
+    public static string Vendor { get; } = "";
+
+    /// <summary>
+    /// The CPU runs 512-bit operations as two 256-bit halves (AMD Zen 4, family 0x19 with AVX-512), so a 512-bit
+    /// register padded half-empty costs as much as a full one at twice a 256-bit one's price. Intel's AVX-512 cores
+    /// (and Zen 5) have 512-bit datapaths.
+    /// </summary>
+    public static bool Splits512 { get; }
+
     /// <summary>The process is x86/x64 and CPUID could be read.</summary>
     public static bool CpuIdRead { get; }
 
@@ -33,12 +43,25 @@ internal static class CpuFeatures
         {
             // X86Base.CpuId is a plain call into the runtime, available even when DOTNET_EnableHWIntrinsic=0 turns the
             // intrinsics (and X86Base.IsSupported) off.
-            int maxLeaf = X86Base.CpuId(0, 0).Eax;
-            int ecx1 = X86Base.CpuId(1, 0).Ecx;
+            (int maxLeaf, int ebx0, int ecx0, int edx0) = X86Base.CpuId(0, 0);
+            Vendor = string.Create(12, (ebx0, edx0, ecx0), static (chars, regs) =>
+            {
+                // The vendor string is EBX, EDX, ECX as little-endian ASCII.
+                int[] words = [regs.ebx0, regs.edx0, regs.ecx0];
+                for (int i = 0; i < 12; i++)
+                {
+                    chars[i] = (char)((words[i / 4] >> (8 * (i % 4))) & 0xFF);
+                }
+            });
+            (int eax1, _, int ecx1, _) = X86Base.CpuId(1, 0);
+            // The display family: the base family, plus the extended family when the base is 0xF (every AMD since K8).
+            int family = (eax1 >> 8) & 0xF;
+            family += family == 0xF ? (eax1 >> 20) & 0xFF : 0;
             int ebx7 = maxLeaf >= 7 ? X86Base.CpuId(7, 0).Ebx : 0;
             bool fma = Bit(ecx1, 12), avx = Bit(ecx1, 28), osxsave = Bit(ecx1, 27);
             CpuHasAvx2Fma = avx && osxsave && fma && Bit(ebx7, 5);
             CpuHasAvx512 = CpuHasAvx2Fma && Bit(ebx7, 16) && Bit(ebx7, 17) && Bit(ebx7, 28) && Bit(ebx7, 30) && Bit(ebx7, 31);
+            Splits512 = CpuHasAvx512 && Vendor == "AuthenticAMD" && family == 0x19;
             CpuIdRead = true;
         }
         catch (PlatformNotSupportedException)

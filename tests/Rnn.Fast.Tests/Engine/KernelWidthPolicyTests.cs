@@ -4,7 +4,8 @@ namespace Rnn.Fast.Tests;
 
 /// <summary>
 /// The lane width chosen per layer size when the caller names no kernel: a narrower vector layout where it packs
-/// every layer into as many blocks as the default (H ≤ 8 on an AVX-512 machine), or pads an LSTM less; a named kernel or
+/// every layer into as many blocks as the default (H ≤ 8 on an AVX-512 machine), or, where 512-bit operations are split in
+/// two (Zen 4), pads an LSTM less; a named kernel or
 /// <c>RNNFAST_KERNEL</c> is always obeyed exactly.
 /// </summary>
 [Trait("Category", "Kernel")]
@@ -26,10 +27,11 @@ public sealed class KernelWidthPolicyTests
     [Theory]
     [InlineData(24)]
     [InlineData(40)]
-    public void Create_LstmThatPadsLessInNarrowerBlocks_PicksThem(int hidden)
+    public void Create_LstmThatPadsLessInNarrowerBlocks_PicksThemWhere512BitSplits(int hidden)
     {
+        // Only where a 512-bit operation costs two 256-bit ones (Zen 4); a 512-bit datapath keeps the 16-lane blocks.
         RnnModel model = RnnModel.CreateLstm(1, hidden, outputSize: 1, seed: 1);
-        bool narrower = !Forced && KernelRegistry.Default.Lanes > 8 && KernelRegistry.Available.Any(k => k.Lanes == 8);
+        bool narrower = !Forced && CpuFeatures.Splits512 && KernelRegistry.Default.Lanes > 8 && KernelRegistry.Available.Any(k => k.Lanes == 8);
         Assert.Equal(narrower ? KernelRegistry.Available.First(k => k.Lanes == 8).Name : RnnKernels.Default, model.Kernel);
     }
 
@@ -46,6 +48,21 @@ public sealed class KernelWidthPolicyTests
     [InlineData(40)]
     public void Create_LayersThatWouldNeedMoreBlocks_KeepTheDefault(int hidden) =>
         Assert.Equal(RnnKernels.Default, RnnModel.CreateGru(1, hidden, outputSize: 1, seed: 1).Kernel);
+
+    [Fact]
+    public void Splits512_OnlyOnZen4()
+    {
+        // Read independently of CpuFeatures: /proc/cpuinfo's vendor and family (Linux; elsewhere nothing to compare).
+        if (!File.Exists("/proc/cpuinfo") || !CpuFeatures.CpuIdRead)
+        {
+            return;
+        }
+        string[] lines = File.ReadAllLines("/proc/cpuinfo");
+        string vendor = lines.First(l => l.StartsWith("vendor_id", StringComparison.Ordinal)).Split(':')[1].Trim();
+        int family = int.Parse(lines.First(l => l.StartsWith("cpu family", StringComparison.Ordinal)).Split(':')[1].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(vendor, CpuFeatures.Vendor);
+        Assert.Equal(vendor == "AuthenticAMD" && family == 25 && CpuFeatures.CpuHasAvx512, CpuFeatures.Splits512);
+    }
 
     [Fact]
     public void Create_OneWideLayerInTheStack_KeepsTheDefault() =>

@@ -51,9 +51,10 @@ internal static class KernelRegistry
     /// <summary>
     /// The kernel for a model whose caller named none: <see cref="Default"/>, or, when <c>RNNFAST_KERNEL</c> is not
     /// set, a narrower vector kernel (8 lanes or more) that packs every layer into as many blocks as the default
-    /// does, with fewer padded units (on Zen 4 a 512-bit operation costs two 256-bit ones): a layer with H ≤ 8 steps
-    /// in 8-lane blocks rather than half-empty 16-lane ones; an LSTM also where 8-lane blocks pad less (H = 24, 40:
-    /// measured faster on a quiet Zen 4), a GRU or Elman layer only at the same block count.
+    /// does: a layer with H ≤ 8 steps in 8-lane blocks rather than half-empty 16-lane ones. Where a 512-bit operation
+    /// costs two 256-bit ones (<see cref="CpuFeatures.Splits512"/>: Zen 4), an LSTM also where 8-lane blocks pad less
+    /// (H = 24, 40: measured faster on a quiet Zen 4); on a 512-bit datapath (Intel Emerald Rapids) those sizes measured
+    /// faster in 16-lane blocks (audio LSTM H = 24: 186–197 vs 211–275 ns; H = 40: 350–375 vs 429–455 ns).
     /// </summary>
     public static RnnKernel DefaultFor(IEnumerable<LayerWeights> layers, IEnumerable<LayerWeights>? reverse = null)
     {
@@ -83,7 +84,7 @@ internal static class KernelRegistry
     // mixed at those sizes (perf-results/AMD-EPYC-f25m17/realtime-quiet/), so it keeps the block-count rule.
     private static bool Narrower(LayerWeights layer, int narrow, int wide) =>
         Blocks(layer.HiddenSize, narrow) == Blocks(layer.HiddenSize, wide)
-        || (layer.Cell == CellType.Lstm && Blocks(layer.HiddenSize, narrow) * narrow < Blocks(layer.HiddenSize, wide) * wide);
+        || (CpuFeatures.Splits512 && layer.Cell == CellType.Lstm && Blocks(layer.HiddenSize, narrow) * narrow < Blocks(layer.HiddenSize, wide) * wide);
 
     private static RnnKernel ChooseDefault() => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
