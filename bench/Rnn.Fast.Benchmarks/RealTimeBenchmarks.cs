@@ -77,6 +77,7 @@ public abstract class RealTimeStepBase
 
 /// <summary>Audio shapes: I = 1, a one-output linear head, one stream (issue 10's first two rows).</summary>
 [MemoryDiagnoser]
+[Config(typeof(RealTimeRooflineConfig))]
 public class AudioStepBenchmarks : RealTimeStepBase
 {
     [Params(CellType.Lstm, CellType.Gru)]
@@ -99,6 +100,7 @@ public class AudioStepBenchmarks : RealTimeStepBase
 
 /// <summary>Square shapes: I = H, no head, one stream (issue 10's last two rows).</summary>
 [MemoryDiagnoser]
+[Config(typeof(RealTimeRooflineConfig))]
 public class SquareStepBenchmarks : RealTimeStepBase
 {
     [Params(CellType.Lstm, CellType.Gru)]
@@ -139,8 +141,12 @@ public class StepOverheadBenchmarks : RealTimeStepBase
 /// call (all B channels). Targets: B = 2 at most 1.2× B = 1, B = 8 at most 3×.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(RealTimeRooflineConfig))]
 public class MultiChannelStepBenchmarks : RealTimeStepBase
 {
+    /// <summary>The audio shape's hidden size here.</summary>
+    public const int H = 16;
+
     [Params(CellType.Lstm, CellType.Gru)]
     public CellType Cell { get; set; }
 
@@ -148,7 +154,7 @@ public class MultiChannelStepBenchmarks : RealTimeStepBase
     public int B { get; set; }
 
     [GlobalSetup]
-    public void Setup() => Setup(RealTimeShapes.Model(Cell, 1, 16, 1, "default"), B);
+    public void Setup() => Setup(RealTimeShapes.Model(Cell, 1, H, 1, "default"), B);
 
     [Benchmark(OperationsPerInvoke = RealTimeShapes.Steps)]
     public void Step() => StepAll();
