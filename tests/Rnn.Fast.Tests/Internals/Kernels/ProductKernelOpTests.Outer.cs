@@ -31,8 +31,8 @@ public sealed partial class ProductKernelOpTests
     [MemberData(nameof(OpKernels.All), MemberType = typeof(OpKernels))]
     public void AccumulateOuter_RowsAroundPanel_ExactOnIntegersAndWithinBound(string kernelName)
     {
-        // Rows = panel − 1, panel, panel + 1 and 2·panel + 1 for a panel at its floor (16 rows, forced by wide
-        // padded x rows), one in the middle of its range, and one at (or near, for 16 lanes) its ceiling of 4096.
+        // Rows = panel − 1, panel, panel + 1 and 2·panel + 1, with wide padded x rows, several tile column groups (the
+        // packed slice of d is refilled per group), and a single column.
         KernelUnderTest kernel = OpKernels.Get(kernelName);
         int v = kernel.Lanes;
         Shape[] configurations =
@@ -55,16 +55,15 @@ public sealed partial class ProductKernelOpTests
     }
 
     /// <summary>
-    /// The panel height of <see cref="ProductKernel.AccumulateOuter"/>, by the formula in BlockedProducts.Outer.cs:
-    /// clamp(PanelBytes / ((RowWidth + xStride)·4), 16, 4096). PanelBytes is read from the kernel class, so the
-    /// test follows it if it is retuned.
+    /// The panel height of <see cref="ProductKernel.AccumulateOuter"/>: BlockedProducts.PanelRows, read from the kernel
+    /// class so the test follows it if it is retuned (the same for every shape).
     /// </summary>
     private static int PanelRows(int width, int xStride)
     {
-        FieldInfo field = typeof(BlockedProducts<,>).GetField("PanelBytes", BindingFlags.NonPublic | BindingFlags.Static)
-            ?? throw new InvalidOperationException("BlockedProducts.PanelBytes not found: update the panel formula of this test.");
-        int panelBytes = (int)field.GetRawConstantValue()!;
-        return Math.Clamp(panelBytes / ((width + xStride) * sizeof(float)), 16, 4096);
+        _ = (width, xStride);
+        FieldInfo field = typeof(BlockedProducts<,>).GetField("PanelRows", BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException("BlockedProducts.PanelRows not found: update the panel formula of this test.");
+        return (int)field.GetRawConstantValue()!;
     }
 
     private static void RunAccumulateOuter(KernelUnderTest kernel, Shape shape, bool integers, string note)
