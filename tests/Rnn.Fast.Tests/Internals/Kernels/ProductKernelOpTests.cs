@@ -1,3 +1,4 @@
+using System.Reflection;
 using Rnn.Fast.Internals;
 
 namespace Rnn.Fast.Tests.Internals.Kernels;
@@ -73,6 +74,40 @@ public sealed partial class ProductKernelOpTests
         foreach (Shape shape in SweepShapes())
         {
             RunMultiplyRows(kernel, shape, integers: false, accumulate: false);
+        }
+    }
+
+    // K around the chunk edges of BlockedProducts: the largest K kept whole (a tile's weights at ChunkThresholdBytes:
+    // 256 columns on AVX-512, 1024 on Avx2Fma) and just past it, where K splits into equal chunks, plus a K of several
+    // chunks with a short last one; plain and accumulating, exact on integers and within the bound.
+    [Theory]
+    [MemberData(nameof(OpKernels.All), MemberType = typeof(OpKernels))]
+    public void MultiplyRows_KAroundChunkEdges_ExactOnIntegersAndWithinBound(string kernelName)
+    {
+        KernelUnderTest kernel = OpKernels.Get(kernelName);
+        int v = kernel.Lanes;
+        FieldInfo field = typeof(BlockedProducts<,>).GetField("ChunkThresholdBytes", BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException("BlockedProducts.ChunkThresholdBytes not found: update this test.");
+        int threshold = (int)field.GetRawConstantValue()!;
+        foreach (int columnsPerTile in (int[])[2, 4])
+        {
+            int whole = threshold / (columnsPerTile * v * sizeof(float));
+            if (whole > 1100)
+            {
+                continue;   // narrow registers: chunks start past the K any model here uses; the sweeps cover K whole
+            }
+            foreach (int k in (int[])[whole, whole + 1, whole + 3, 2 * whole + 5])
+            {
+                Assert.True(k == whole ? BlockedProducts<ScalarOps, float>.ChunkColumns(k, columnsPerTile * v * 4) == k
+                    : BlockedProducts<ScalarOps, float>.ChunkColumns(k, columnsPerTile * v * 4) < k, $"K={k}: chunking as intended");
+                foreach (int rows in (int[])[1, 2, 3, 5, 8])
+                {
+                    var shape = new Shape(rows, 2 * v + 1, k, 4, k % 3);
+                    RunMultiplyRows(kernel, shape, integers: true, accumulate: false);
+                    RunMultiplyRows(kernel, shape, integers: true, accumulate: true);
+                    RunMultiplyRows(kernel, shape, integers: false, accumulate: false);
+                }
+            }
         }
     }
 
