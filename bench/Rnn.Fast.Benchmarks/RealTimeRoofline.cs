@@ -26,13 +26,16 @@ namespace Rnn.Fast.Benchmarks;
 /// <para>FMA peak: twelve independent FMA chains, best of five, the wider of 256 and 512 bits (as the throughput
 /// harness measures it), or RNNFAST_FMA_PEAK (GFLOP/s). Cache sizes: this CPU's L1d and L2 from
 /// /sys/devices/system/cpu/cpu0/cache (Zen 4's 32 KiB and 1 MiB if unreadable). Bandwidth: read bandwidth measured in
-/// this process with the widest vector loads the runtime accelerates, from buffers of half of L1d and half of L2.</para>
+/// this process with the widest vector loads the runtime accelerates, from buffers of half of L1d and of four times
+/// L1d (at most half of L2): the real-time models that spill L1 are a few times its size, and on Emerald Rapids a
+/// 1 MiB buffer read at about half the bandwidth of a 192 KiB one (61 vs 117 GB/s, bench/ceilings), which made the
+/// "floor" of those rows slower than the measured step.</para>
 /// </remarks>
 internal static class RealTimeRoofline
 {
     private static readonly Lazy<(long L1, long L2)> s_caches = new(ReadCacheSizes);
     private static readonly Lazy<double[]> s_bandwidths = new(() =>
-        [MeasureReadBandwidth((int)(CacheBytes.L1 / 2)), MeasureReadBandwidth((int)(CacheBytes.L2 / 2))]);
+        [MeasureReadBandwidth((int)(CacheBytes.L1 / 2)), MeasureReadBandwidth((int)Math.Min(CacheBytes.L2 / 2, 4 * CacheBytes.L1))]);
 
     public static (long L1, long L2) CacheBytes => s_caches.Value;
 
@@ -85,7 +88,7 @@ internal static class RealTimeRoofline
     public static string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"FMA peak {PrecisionRoofline.FmaPeak:0.0} GFLOP/s ({(Environment.GetEnvironmentVariable("RNNFAST_FMA_PEAK") is { Length: > 0 } ? "RNNFAST_FMA_PEAK" : "measured in this run, one core")}); " +
         $"L1d {CacheBytes.L1 >> 10} KiB at {Bandwidths[0]:0} GB/s, L2 {CacheBytes.L2 >> 10} KiB at {Bandwidths[1]:0} GB/s " +
-        $"(sizes from sysfs, read bandwidth measured in this run with {(Vector512.IsHardwareAccelerated ? 512 : 256)}-bit loads)");
+        $"(sizes from sysfs; read bandwidth measured in this run with {(Vector512.IsHardwareAccelerated ? 512 : 256)}-bit loads from {CacheBytes.L1 / 2 >> 10} KiB and {Math.Min(CacheBytes.L2 / 2, 4 * CacheBytes.L1) >> 10} KiB buffers)");
 
     private static (long, long) ReadCacheSizes()
     {
