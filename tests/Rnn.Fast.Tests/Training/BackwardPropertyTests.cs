@@ -17,6 +17,20 @@ public sealed class BackwardPropertyTests
     public void Backward_RandomNetworks_MatchesReferenceBptt(string kernel) =>
         Prop.ForAll(TrainingCase.Arbitrary(), c => Check(c, kernel)).CheckSeeded();
 
+    // Sequences long enough for the forward pass to run in two and three chunks (as Run does: 256 rows of these small
+    // models, so 128 and 85 steps at batch 2 and 3): h, c and the gates kept across a chunk boundary must be the
+    // ones backward needs. Fixed cases, every cell, one and two layers, with and without a head.
+    [Theory]
+    [MemberData(nameof(KernelData.Available), MemberType = typeof(KernelData))]
+    public void Backward_SequencesOverSeveralForwardChunks_MatchesReferenceBptt(string kernel)
+    {
+        foreach (CellType cell in (CellType[])[CellType.Lstm, CellType.Gru, CellType.Elman])
+        {
+            Check(new TrainingCase(cell, Activation.Tanh, 3, 5, 2, 2, Activation.Identity, false, Steps: 200, Batch: 3, MaskKind: 0, Seed: 11), kernel);
+            Check(new TrainingCase(cell, Activation.Tanh, 2, 4, 1, 0, Activation.Identity, false, Steps: 131, Batch: 2, MaskKind: 1, Seed: 12), kernel);
+        }
+    }
+
     private static void Check(TrainingCase c, string kernel)
     {
         RnnModel model = c.Build(kernel);

@@ -12,13 +12,18 @@ internal sealed class ForwardCache
         Batch = batch;
         int rows = checked(maxSteps * batch);
         Layers = [.. network.Layers.Select(l => new LayerCache(l, rows, batch))];
-        Pre = new float[checked(rows * network.MaxGateWidth)];
+        ChunkSteps = Math.Min(Math.Max(maxSteps, 1), SequenceScratch.ChunkStepsFor(network, batch));
+        Pre = new float[checked(ChunkSteps * batch * network.MaxGateWidth)];
     }
 
     public int MaxSteps { get; }
     public int Batch { get; }
     public LayerCache[] Layers { get; }
-    public float[] Pre { get; }   // [rows, max gate width]
+
+    /// <summary>Steps per chunk of the forward pass (as <c>Run</c>'s): the input projection of one chunk at a time.</summary>
+    public int ChunkSteps { get; }
+
+    public float[] Pre { get; }   // [chunk rows, max gate width]: W_ih·x + b of one chunk
 }
 
 /// <summary>One layer's part of the <see cref="ForwardCache"/>: its initial state and what every step produced.</summary>

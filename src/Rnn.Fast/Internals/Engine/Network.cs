@@ -117,17 +117,25 @@ internal sealed partial class Network
         for (int l = 0; l < Layers.Length; l++)
         {
             LayerCache layer = cache.Layers[l];
-            var buffers = new LayerBuffers
+            int block = batch * Layers[l].PaddedHidden;
+            // In Run's chunks: a chunk's W_ih·x + b (256 rows at most) stays in L2 until the recurrence reads it, where
+            // the whole sequence's (26 MB at H = 256, T = 100, B = 64) went out to memory and back; and every row is
+            // summed as Run sums it. h, c and the gates of every step are still kept whole for backward.
+            for (int t0 = 0; t0 < steps; t0 += cache.ChunkSteps)
             {
-                H0 = layer.Initial.Hidden,
-                C0 = layer.Initial.Cell,
-                Pre = cache.Pre,
-                Hidden = layer.Hidden,
-                Cells = layer.Cells,
-                CellStepStride = batch * Layers[l].PaddedHidden,
-                Gates = layer.Gates,
-            };
-            Recurrence.Run(Kernel, Layers[l], x, xStride, steps, batch, reverseTime: false, ref buffers);
+                int chunk = Math.Min(cache.ChunkSteps, steps - t0);
+                var buffers = new LayerBuffers
+                {
+                    H0 = t0 == 0 ? layer.Initial.Hidden : layer.Hidden.AsSpan((t0 - 1) * block, block),
+                    C0 = t0 == 0 || layer.Cells.Length == 0 ? layer.Initial.Cell : layer.Cells.AsSpan((t0 - 1) * block, block),
+                    Pre = cache.Pre,
+                    Hidden = layer.Hidden.AsSpan(t0 * block),
+                    Cells = layer.Cells.Length == 0 ? layer.Cells : layer.Cells.AsSpan(t0 * block),
+                    CellStepStride = block,
+                    Gates = layer.Gates.Length == 0 ? layer.Gates : layer.Gates.AsSpan(t0 * 4 * block),
+                };
+                Recurrence.Run(Kernel, Layers[l], x[(t0 * batch * xStride)..], xStride, chunk, batch, reverseTime: false, ref buffers);
+            }
             x = layer.Hidden;
             xStride = Layers[l].PaddedHidden;
         }

@@ -16,9 +16,7 @@ internal sealed class SequenceScratch
 
     public SequenceScratch(Network network, int batch)
     {
-        long rowFloats = (long)network.MaxGateWidth + 2L * network.MaxRowWidth + network.InputSize + network.OutputSize;
-        int chunkRows = (int)Math.Clamp(BudgetFloats / Math.Max(rowFloats, 1), MinChunkRows, MaxChunkRows);
-        ChunkSteps = Math.Max(1, chunkRows / batch);
+        ChunkSteps = ChunkStepsFor(network, batch);
         int rows = checked(ChunkSteps * batch);
         Pre = new float[checked(rows * network.MaxGateWidth)];
         First = new float[checked(rows * network.MaxRowWidth)];
@@ -30,6 +28,17 @@ internal sealed class SequenceScratch
 
     /// <summary>Steps per chunk.</summary>
     public int ChunkSteps { get; }
+
+    /// <summary>
+    /// Steps per chunk of <paramref name="network"/> at <paramref name="batch"/> streams. The training forward pass
+    /// chunks the same way, so it sums every row as <c>Run</c> does (the blocked products tile a chunk's rows).
+    /// </summary>
+    public static int ChunkStepsFor(Network network, int batch)
+    {
+        long rowFloats = (long)network.MaxGateWidth + 2L * network.MaxRowWidth + network.InputSize + network.OutputSize;
+        int chunkRows = (int)Math.Clamp(BudgetFloats / Math.Max(rowFloats, 1), MinChunkRows, MaxChunkRows);
+        return Math.Max(1, chunkRows / batch);
+    }
 
     public float[] Pre { get; }      // [rows, max gate width]: W_ih·x + b of a chunk
     public float[] First { get; }    // [rows, max row width]: layer outputs, alternating with Second
