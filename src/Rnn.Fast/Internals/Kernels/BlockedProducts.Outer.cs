@@ -45,10 +45,18 @@ internal abstract partial class BlockedProducts<TOps, TV>
         int columnStride = gates * v;
         int tileColumns = WideRegisterFile ? 4 : 2;
         var sums = new TileAccumulators<TV>();
+        Span<int> gradientColumns = stackalloc int[4];
         for (int q = 0; q < columns; q += tileColumns)
         {
             int nc = Math.Min(tileColumns, columns - q);
             int packedWidth = nc * v;
+            // Where each register column's gradient starts, computed once per tile column group: the division by the
+            // gate count (a runtime value, so a hardware divide) took a sizeable share of every tile when it sat in
+            // the loop over input columns.
+            for (int i = 0; i < nc; i++)
+            {
+                gradientColumns[i] = ((q + i) / gates) * shape.BlockStride + ((q + i) % gates) * v;
+            }
             for (int r = 0; r < rows; r++)
             {
                 ref float from = ref Unsafe.Add(ref dRef, r * width + q * v);
@@ -73,7 +81,7 @@ internal abstract partial class BlockedProducts<TOps, TV>
                 }
                 for (int i = 0; i < nc; i++)
                 {
-                    ref float g = ref Unsafe.Add(ref gRef, ((q + i) / gates) * shape.BlockStride + ((q + i) % gates) * v + j * columnStride);
+                    ref float g = ref Unsafe.Add(ref gRef, gradientColumns[i] + j * columnStride);
                     for (int jj = 0; jj < nj; jj++)
                     {
                         AddTo(ref Unsafe.Add(ref g, jj * columnStride), sums[i * 4 + jj]);
