@@ -4,15 +4,17 @@ using Onnx;
 namespace Rnn.Fast.Baselines;
 
 /// <summary>
-/// Builds an ONNX model with a single <c>LSTM</c> node (or <c>RNN</c> node with Tanh for an Elman layer)
-/// from PyTorch-layout weights, with OnnxSharp's protobuf classes; the weights are graph initializers.
+/// Builds an ONNX model with a single <c>LSTM</c> node (a <c>GRU</c> node with <c>linear_before_reset = 1</c> for a
+/// GRU layer, PyTorch's semantics; an <c>RNN</c> node with Tanh for an Elman layer) from PyTorch-layout weights, with
+/// OnnxSharp's protobuf classes; the weights are graph initializers.
 /// </summary>
 /// <remarks>
 /// <para>Inputs: <c>X [T, B, I]</c>, <c>initial_h [1, B, H]</c> and, for LSTM, <c>initial_c [1, B, H]</c>
 /// (T and B are symbolic). Outputs: <c>Y [T, 1, B, H]</c>, <c>Y_h [1, B, H]</c>, <c>Y_c [1, B, H]</c> (LSTM);
 /// with a head, also <c>y [1, B, O] = Y_h·Wᵀ + b</c> (the head of the last step; meant for T = 1).</para>
 /// <para>Gate order: ONNX LSTM rows are i, o, f, c where PyTorch's are i, f, g, o, so
-/// <c>W = [W_i; W_o; W_f; W_g]</c> (same for R and both halves of B); <c>B = [b_ih; b_hh]</c>, shape [1, 8H].</para>
+/// <c>W = [W_i; W_o; W_f; W_g]</c> (same for R and both halves of B); <c>B = [b_ih; b_hh]</c>, shape [1, 8H]. ONNX GRU
+/// rows are z, r, h where PyTorch's are r, z, n: <c>W = [W_z; W_r; W_n]</c>, <c>B</c> [1, 6H].</para>
 /// </remarks>
 public static class OnnxRnnModel
 {
@@ -25,34 +27,40 @@ public static class OnnxRnnModel
     public static byte[] Build(LayerWeights layer, HeadWeights? head = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        bool lstm = layer.Cell == CellType.Lstm;
-        if (!lstm && (layer.Cell != CellType.Elman || layer.Nonlinearity != Activation.Tanh))
+        bool lstm = layer.Cell == CellType.Lstm, gru = layer.Cell == CellType.Gru;
+        if (!lstm && !gru && (layer.Cell != CellType.Elman || layer.Nonlinearity != Activation.Tanh))
         {
-            throw new ArgumentException("Only LSTM and Elman (tanh) layers have an ONNX baseline here.", nameof(layer));
+            throw new ArgumentException("Only LSTM, GRU and Elman (tanh) layers have an ONNX baseline here.", nameof(layer));
         }
         if (head is not null && head.Activation != Activation.Identity)
         {
             throw new ArgumentException("Only an identity head has an ONNX baseline here.", nameof(head));
         }
         int h = layer.HiddenSize, i = layer.InputSize;
-        int gates = lstm ? 4 : 1;
+        int gates = lstm ? 4 : gru ? 3 : 1;
         // PyTorch gate block k goes to ONNX block order[k]... expressed as: ONNX block j takes PyTorch block from[j].
-        int[] from = lstm ? [0, 3, 1, 2] : [0];
+        int[] from = lstm ? [0, 3, 1, 2] : gru ? [1, 0, 2] : [0];
+        string op = lstm ? "LSTM" : gru ? "GRU" : "RNN";
         float[] w = Reorder(layer.WeightIh, from, h * i);
         float[] r = Reorder(layer.WeightHh, from, h * h);
         float[] b = [.. Reorder(layer.BiasIh, from, h), .. Reorder(layer.BiasHh, from, h)];
 
-        var graph = new GraphProto { Name = lstm ? "lstm" : "rnn" };
+        var graph = new GraphProto { Name = op.ToLowerInvariant() };
         graph.Initializer.Add(Tensor("W", [1, gates * h, i], w));
         graph.Initializer.Add(Tensor("R", [1, gates * h, h], r));
         graph.Initializer.Add(Tensor("B", [1, 2 * gates * h], b));
         graph.Input.Add(Value("X", "T", "B", i));
         graph.Input.Add(Value("initial_h", "1", "B", h));
-        var node = new NodeProto { OpType = lstm ? "LSTM" : "RNN", Name = lstm ? "lstm" : "rnn" };
+        var node = new NodeProto { OpType = op, Name = op.ToLowerInvariant() };
         node.Input.AddRange(lstm ? ["X", "W", "R", "B", "", "initial_h", "initial_c"] : ["X", "W", "R", "B", "", "initial_h"]);
         node.Output.AddRange(lstm ? ["Y", "Y_h", "Y_c"] : ["Y", "Y_h"]);
         node.Attribute.Add(new AttributeProto { Name = "hidden_size", Type = AttributeProto.Types.AttributeType.Int, I = h });
-        if (!lstm)
+        if (gru)
+        {
+            // PyTorch applies the reset gate after W_hn h + b_hn.
+            node.Attribute.Add(new AttributeProto { Name = "linear_before_reset", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        }
+        else if (!lstm)
         {
             var activations = new AttributeProto { Name = "activations", Type = AttributeProto.Types.AttributeType.Strings };
             activations.Strings.Add(ByteString.CopyFromUtf8("Tanh"));

@@ -28,7 +28,7 @@ public sealed class OnnxRnnRunner : IDisposable
     private readonly int _hidden;
     private int _current;             // which of the ping-pong buffers holds the current state
 
-    /// <summary>A session over one layer (LSTM or Elman tanh) and an optional identity head (T = 1 only).</summary>
+    /// <summary>A session over one layer (LSTM, GRU or Elman tanh) and an optional identity head (T = 1 only).</summary>
     public OnnxRnnRunner(LayerWeights layer, HeadWeights? head = null, int steps = 1, int batch = 1)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -102,7 +102,7 @@ public sealed class OnnxRnnRunner : IDisposable
     /// <summary>The current h, <c>[B, H]</c>.</summary>
     public ReadOnlySpan<float> Hidden => _h[_current];
 
-    /// <summary>The current c, <c>[B, H]</c> (zeros for Elman).</summary>
+    /// <summary>The current c, <c>[B, H]</c> (zeros for GRU and Elman).</summary>
     public ReadOnlySpan<float> Cell => _c[_current];
 
     /// <summary>One streaming step (T = 1, B = 1): <paramref name="x"/> is <c>[I]</c>, <paramref name="y"/> is <c>[O]</c>.</summary>

@@ -12,7 +12,7 @@ namespace Rnn.Fast.Benchmarks;
 
 /// <summary>
 /// The throughput table of issue 11 in one process, so ratios and "% of FMA peak" come from the same run: the FMA
-/// peak per register width (independent FMA chains), batched LSTM sequences against ONNX Runtime, and training
+/// peak per register width (independent FMA chains), batched LSTM and GRU sequences against ONNX Runtime, and training
 /// steps (forward + BPTT + Adam, MSE on every step) with their train/forward ratio. Not BenchmarkDotNet: a
 /// harness on the calling thread's CPU time (<c>CLOCK_THREAD_CPUTIME_ID</c> on Linux, wall time elsewhere), which
 /// does not count the time the thread waits while other processes run; it reports the median and the minimum of
@@ -50,7 +50,20 @@ internal static class ThroughputHarness
             {
                 foreach (int batch in new[] { 16, 64 })
                 {
-                    Batched(h, batch, peak, budget);
+                    Batched(CellType.Lstm, h, batch, peak, budget);
+                }
+            }
+            Console.WriteLine();
+            // ONNX Runtime's GRU node with linear_before_reset = 1 computes PyTorch's GRU (BaselineAgreementTests).
+            Console.WriteLine("Batched GRU sequences, ns per step per stream (median; min in brackets)");
+            Console.WriteLine();
+            Console.WriteLine("| H | B | Rnn.Fast | ONNX Runtime | ORT / Rnn.Fast | Rnn.Fast % of peak | ORT % of peak |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (int h in new[] { 32, 128, 512 })
+            {
+                foreach (int batch in new[] { 16, 64 })
+                {
+                    Batched(CellType.Gru, h, batch, peak, budget);
                 }
             }
             Console.WriteLine();
@@ -105,9 +118,9 @@ internal static class ThroughputHarness
         }
     }
 
-    private static void Batched(int h, int batch, double peak, double budget)
+    private static void Batched(CellType cell, int h, int batch, double peak, double budget)
     {
-        RnnModel model = RnnModel.CreateLstm(h, h);
+        RnnModel model = cell == CellType.Gru ? RnnModel.CreateGru(h, h) : RnnModel.CreateLstm(h, h);
         float[] inputs = AgreementCheck.RandomInputs(T * batch * h, seed: 2);
         var outputs = new float[T * batch * h];
         RnnState state = model.CreateState(batch);
@@ -115,7 +128,7 @@ internal static class ThroughputHarness
         using var onnx = new OnnxRnnRunner(model.Layers[0], steps: T, batch: batch);
         (double ort, double ortMin) = Time(() => onnx.Run(inputs, outputs), budget);
         double perStep = 1e9 / (T * batch);
-        double flops = 2.0 * 4 * h * (h + h);   // one step of one stream
+        double flops = 2.0 * (cell == CellType.Gru ? 3 : 4) * h * (h + h);   // one step of one stream
         double mineNs = mine * perStep, ortNs = ort * perStep;
         Console.WriteLine($"| {h} | {batch} | {F(mineNs)} ({F(mineMin * perStep)}) | {F(ortNs)} ({F(ortMin * perStep)}) | {ort / mine:0.00} | {Percent(flops / mineNs, peak)} | {Percent(flops / ortNs, peak)} |");
     }

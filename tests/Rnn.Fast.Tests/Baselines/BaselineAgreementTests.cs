@@ -4,7 +4,7 @@ namespace Rnn.Fast.Tests.Baselines;
 
 /// <summary>
 /// The benchmarks' baselines compute what Rnn.Fast computes, for the same PyTorch-layout weights: ONNX
-/// Runtime's LSTM/RNN node (gate order i, o, f, c; biases [Wb; Rb]) per step and per sequence with the
+/// Runtime's LSTM/GRU/RNN node (gate order i, o, f, c and z, r, h; biases [Wb; Rb]; GRU with linear_before_reset) per step and per sequence with the
 /// final h and c, the TensorPrimitives cell, and the naive loops. Checked before any timing is believed.
 /// </summary>
 [Trait("Category", "Baselines")]
@@ -22,6 +22,9 @@ public sealed class BaselineAgreementTests
         { CellType.Elman, 1, 8, 1 },
         { CellType.Elman, 5, 7, 3 },
         { CellType.Elman, 33, 33, 2 },
+        { CellType.Gru, 1, 8, 1 },
+        { CellType.Gru, 5, 7, 3 },
+        { CellType.Gru, 33, 33, 2 },
     };
 
     [Theory]
@@ -58,7 +61,11 @@ public sealed class BaselineAgreementTests
         RnnModel model = Create(cell, input, hidden);
         RnnState state = model.CreateState();
         using var onnx = new OnnxRnnRunner(model.Layers[0]);
-        var tensorPrimitives = new TensorPrimitivesRnn(model.Layers[0]);
+        // The TensorPrimitives baseline has no GRU: it steps an LSTM of the same shape, checked against its own model.
+        RnnModel tpModel = cell == CellType.Gru ? Create(CellType.Lstm, input, hidden) : model;
+        RnnState tpState = tpModel.CreateState();
+        var tensorPrimitives = new TensorPrimitivesRnn(tpModel.Layers[0]);
+        var tpExpected = new float[hidden];
         float[] inputs = Inputs(20 * input, seed: 4);
         var expected = new float[hidden];
         var actual = new float[hidden];
@@ -68,9 +75,10 @@ public sealed class BaselineAgreementTests
             ReadOnlySpan<float> x = inputs.AsSpan(t * input, input);
             model.Step(x, state, expected);
             onnx.Step(x, actual);
+            tpModel.Step(x, tpState, tpExpected);
             tensorPrimitives.Step(x, tp);
             AssertClose(expected, actual, $"ONNX Runtime step {t}");
-            AssertClose(expected, tp, $"TensorPrimitives step {t}");
+            AssertClose(tpExpected, tp, $"TensorPrimitives step {t}");
         }
         AssertClose(state.Hidden(0), onnx.Hidden, "final h");
         if (cell == CellType.Lstm)
@@ -117,9 +125,12 @@ public sealed class BaselineAgreementTests
         AssertClose(expected, actual, "Y");
     }
 
-    private static RnnModel Create(CellType cell, int input, int hidden) => cell == CellType.Lstm
-        ? RnnModel.CreateLstm(input, hidden, seed: input * 100 + hidden)
-        : RnnModel.CreateElman(input, hidden, Activation.Tanh, seed: input * 100 + hidden);
+    private static RnnModel Create(CellType cell, int input, int hidden) => cell switch
+    {
+        CellType.Lstm => RnnModel.CreateLstm(input, hidden, seed: input * 100 + hidden),
+        CellType.Gru => RnnModel.CreateGru(input, hidden, seed: input * 100 + hidden),
+        _ => RnnModel.CreateElman(input, hidden, Activation.Tanh, seed: input * 100 + hidden),
+    };
 
     private static float[] Inputs(int count, int seed)
     {
