@@ -198,14 +198,16 @@ public static class KernelVerifier
     /// Int8 models only: the extra allowance per unit of <see cref="VerificationCase.RowSumBound"/> (the largest Σ_j |W_rj|
     /// PyTorch's initialisation allows) for the int16 rounding of the activations. One product is off by at most
     /// max|x| / 65534 · Σ_j |W_rj| (6.1e-5 per unit of row sum with |x| ≤ 4); the rounding errors have random signs, so
-    /// the allowance is a sixth of that worst case, carried through the steps like float32's. Measured: the int8 kernels
-    /// reach at most 0.82 of it on 300 verify cases (an Elman ReLU, whose gain amplifies errors), while a reference on the unquantized float32 weights exceeds
-    /// it several times over, so it still catches a wrong model.
+    /// the allowance is a third of that worst case, carried through the steps like float32's. A sixth (1e-5) was too
+    /// tight: over 20 seeds × 300 cases the int8 kernels, exact to their definition, reached 1.037 of it once (seed 8,
+    /// an Elman ReLU, whose gain amplifies errors) and 0.96 twice, so `rnnfast verify --seed 8` reported a correct kernel
+    /// as failing. At 2e-5 a reference on the unquantized float32 weights still exceeds it (the weight rounding is
+    /// ~0.4 % of a row's largest weight per term; PrecisionVerifierTests), so it still catches a wrong model.
     /// </summary>
-    public const double Int8RowSumTolerance = 1e-5;
+    public const double Int8RowSumTolerance = 2e-5;
 
     /// <summary>The tolerance formula as text, for reports.</summary>
-    public const string ToleranceFormula = "|fast - ref| <= 1e-5 + 1e-5*|ref| + 2e-7*(I+H), I+H = largest layer fan-in (int8: + 1e-5*max (I+H)/sqrt(H))";
+    public const string ToleranceFormula = "|fast - ref| <= 1e-5 + 1e-5*|ref| + 2e-7*(I+H), I+H = largest layer fan-in (int8: + 2e-5*max (I+H)/sqrt(H))";
 
     // Sizes 1..70 cover every tail length of 4-, 8- and 16-lane blocks several times over; a fifth of
     // the cases go up to 300 so multi-block and cache-spilling paths run too.

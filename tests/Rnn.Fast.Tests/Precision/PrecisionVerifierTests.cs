@@ -16,6 +16,17 @@ public sealed class PrecisionVerifierTests
         Assert.All(report.Families, f => Assert.EndsWith(precision == WeightPrecision.Int8 ? "(int8)" : "(bf16)", f.Family));
     }
 
+    // `rnnfast verify --precision int8 --seed 8` reported a correct kernel as failing (1.037 of the old allowance, an
+    // Elman ReLU case): the int8 allowance must leave the kernels room on every seed a user may pick. The int8 products
+    // are bit for bit the scalar definition on every kernel, so the default kernel stands for all of them here.
+    [Fact]
+    public void Verify_Int8_SeedThatOnceFailed_PassesWithRoom()
+    {
+        VerificationReport report = KernelVerifier.Verify([RnnKernels.Default], cases: 300, seed: 8, WeightPrecision.Int8);
+        Assert.True(report.Passed, string.Join("\n", report.Kernels.Select(k => $"{k.Kernel}: {k.Failures} failures, worst {k.Worst}")));
+        Assert.All(report.Kernels, k => Assert.True(k.MaxScaledError < 0.8, $"{k.Kernel}: {k.MaxScaledError:G3} of the tolerance used"));
+    }
+
     [Fact]
     public void Check_Int8Tolerance_StillCatchesUnquantizedReference()
     {
@@ -34,6 +45,6 @@ public sealed class PrecisionVerifierTests
         fp32.Run(x, 12, fp32.CreateState(), a);
         int8.Run(x, 12, int8.CreateState(), b);
         double worst = a.Zip(b, (p, q) => Math.Abs(p - q) / KernelVerifier.Tolerance(p, testCase)).Max();
-        Assert.True(worst > 1, $"weight rounding hid under the int8 tolerance (scaled error {worst:G3})");
+        Assert.True(worst > 1.5, $"weight rounding hid under the int8 tolerance (scaled error {worst:G3})");
     }
 }
