@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using BenchmarkDotNet.Columns;
@@ -117,7 +114,7 @@ internal static class PrecisionRoofline
         return [166, 83, 98];
     }
 
-    private static readonly Lazy<double[]> s_measured = new(() => [MeasureReadBandwidth(16 << 10), MeasureReadBandwidth(512 << 10), MeasureReadBandwidth(8 << 20)]);
+    private static readonly Lazy<double[]> s_measured = new(() => [ReadBandwidth.Measure(16 << 10, widest: false), ReadBandwidth.Measure(512 << 10, widest: false), ReadBandwidth.Measure(8 << 20, widest: false)]);
 
     /// <summary>
     /// Read bandwidth in GB/s measured in this process from buffers of 16 KiB, 512 KiB and 8 MiB (half of L1 and L2, a
@@ -125,46 +122,6 @@ internal static class PrecisionRoofline
     /// with RNNFAST_ROOFLINE_GBPS=measured.
     /// </summary>
     public static IReadOnlyList<double> MeasuredBandwidths => s_measured.Value;
-
-    // Eight independent 256-bit load+add chains over the buffer, as ceilings.c does; the best of 15 passes of about 10 ms
-    // (wall time: a short pass is usually not preempted, and the best one is the least disturbed).
-    private static double MeasureReadBandwidth(int bytes)
-    {
-        var buffer = new float[bytes / sizeof(float)];
-        for (int i = 0; i < buffer.Length; i++)
-        {
-            buffer[i] = 1e-3f * (i % 7);
-        }
-        int reps = Math.Max(4, (int)(40_000_000L / bytes));   // ≈ 40 MB per pass
-        double best = 0;
-        float sink = 0;
-        for (int pass = 0; pass < 15; pass++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            sink += SumAll(buffer, reps);
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Max(best, (double)bytes * reps / seconds / 1e9);
-        }
-        return best + (sink == 12345f ? 1e-9 : 0);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float SumAll(float[] buffer, int reps)
-    {
-        ref float start = ref MemoryMarshal.GetArrayDataReference(buffer);
-        Vector256<float> b0 = Vector256<float>.Zero, b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
-        for (int r = 0; r < reps; r++)
-        {
-            for (nuint i = 0; i < (nuint)buffer.Length; i += 64)
-            {
-                b0 += Vector256.LoadUnsafe(ref start, i); b1 += Vector256.LoadUnsafe(ref start, i + 8);
-                b2 += Vector256.LoadUnsafe(ref start, i + 16); b3 += Vector256.LoadUnsafe(ref start, i + 24);
-                b4 += Vector256.LoadUnsafe(ref start, i + 32); b5 += Vector256.LoadUnsafe(ref start, i + 40);
-                b6 += Vector256.LoadUnsafe(ref start, i + 48); b7 += Vector256.LoadUnsafe(ref start, i + 56);
-            }
-        }
-        return Vector256.Sum(b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7);
-    }
 
     /// <summary>The floor of a benchmark case of the precision suites (method name = precision).</summary>
     public static Floor? Of(BenchmarkCase benchmarkCase)

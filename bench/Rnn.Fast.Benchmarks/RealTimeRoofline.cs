@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
@@ -26,7 +23,7 @@ namespace Rnn.Fast.Benchmarks;
 /// <para>FMA peak: twelve independent FMA chains, best of five, the wider of 256 and 512 bits (as the throughput
 /// harness measures it), or RNNFAST_FMA_PEAK (GFLOP/s). Cache sizes: this CPU's L1d and L2 from
 /// /sys/devices/system/cpu/cpu0/cache (Zen 4's 32 KiB and 1 MiB if unreadable). Bandwidth: read bandwidth measured in
-/// this process with the widest vector loads the runtime accelerates, from buffers of half of L1d and of four times
+/// this process (<see cref="ReadBandwidth"/>) with the widest vector loads the runtime accelerates, from buffers of half of L1d and of four times
 /// L1d (at most half of L2): the real-time models that spill L1 are a few times its size, and on Emerald Rapids a
 /// 1 MiB buffer read at about half the bandwidth of a 192 KiB one (61 vs 117 GB/s, bench/ceilings), which made the
 /// "floor" of those rows slower than the measured step.</para>
@@ -35,7 +32,7 @@ internal static class RealTimeRoofline
 {
     private static readonly Lazy<(long L1, long L2)> s_caches = new(ReadCacheSizes);
     private static readonly Lazy<double[]> s_bandwidths = new(() =>
-        [MeasureReadBandwidth((int)(CacheBytes.L1 / 2)), MeasureReadBandwidth((int)Math.Min(CacheBytes.L2 / 2, 4 * CacheBytes.L1))]);
+        [ReadBandwidth.Measure((int)(CacheBytes.L1 / 2), widest: true), ReadBandwidth.Measure((int)Math.Min(CacheBytes.L2 / 2, 4 * CacheBytes.L1), widest: true)]);
 
     public static (long L1, long L2) CacheBytes => s_caches.Value;
 
@@ -118,64 +115,6 @@ internal static class RealTimeRoofline
             // Not Linux, or no sysfs: keep Zen 4's sizes (the floor then says which level it assumed).
         }
         return (l1, l2);
-    }
-
-    // Eight independent load+add chains of the widest accelerated vector over the buffer; the best of 15 passes of
-    // about 10 ms (a short pass is usually not preempted, and the best one is the least disturbed).
-    private static double MeasureReadBandwidth(int bytes)
-    {
-        var buffer = new float[bytes / sizeof(float)];
-        for (int i = 0; i < buffer.Length; i++)
-        {
-            buffer[i] = 1e-3f * (i % 7);
-        }
-        int reps = Math.Max(4, (int)(40_000_000L / bytes));
-        double best = 0;
-        float sink = 0;
-        for (int pass = 0; pass < 15; pass++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            sink += Vector512.IsHardwareAccelerated ? SumAll512(buffer, reps) : SumAll256(buffer, reps);
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Max(best, (double)bytes * reps / seconds / 1e9);
-        }
-        return best + (sink == 12345f ? 1e-9 : 0);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float SumAll512(float[] buffer, int reps)
-    {
-        ref float start = ref MemoryMarshal.GetArrayDataReference(buffer);
-        Vector512<float> b0 = Vector512<float>.Zero, b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
-        for (int r = 0; r < reps; r++)
-        {
-            for (nuint i = 0; i + 128 <= (nuint)buffer.Length; i += 128)
-            {
-                b0 += Vector512.LoadUnsafe(ref start, i); b1 += Vector512.LoadUnsafe(ref start, i + 16);
-                b2 += Vector512.LoadUnsafe(ref start, i + 32); b3 += Vector512.LoadUnsafe(ref start, i + 48);
-                b4 += Vector512.LoadUnsafe(ref start, i + 64); b5 += Vector512.LoadUnsafe(ref start, i + 80);
-                b6 += Vector512.LoadUnsafe(ref start, i + 96); b7 += Vector512.LoadUnsafe(ref start, i + 112);
-            }
-        }
-        return Vector512.Sum(b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float SumAll256(float[] buffer, int reps)
-    {
-        ref float start = ref MemoryMarshal.GetArrayDataReference(buffer);
-        Vector256<float> b0 = Vector256<float>.Zero, b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
-        for (int r = 0; r < reps; r++)
-        {
-            for (nuint i = 0; i + 64 <= (nuint)buffer.Length; i += 64)
-            {
-                b0 += Vector256.LoadUnsafe(ref start, i); b1 += Vector256.LoadUnsafe(ref start, i + 8);
-                b2 += Vector256.LoadUnsafe(ref start, i + 16); b3 += Vector256.LoadUnsafe(ref start, i + 24);
-                b4 += Vector256.LoadUnsafe(ref start, i + 32); b5 += Vector256.LoadUnsafe(ref start, i + 40);
-                b6 += Vector256.LoadUnsafe(ref start, i + 48); b7 += Vector256.LoadUnsafe(ref start, i + 56);
-            }
-        }
-        return Vector256.Sum(b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7);
     }
 }
 
