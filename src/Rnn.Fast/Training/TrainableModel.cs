@@ -113,8 +113,13 @@ public sealed class TrainableModel
         }
         workspace.Steps = steps;
         // Kept: backward needs layer 0's inputs for W_ih's gradient after the caller's span may have changed.
+        // Values below 2^-63 are kept as zero, as Run reads them (TinyInputs).
         Span<float> kept = workspace.Scratch.Inputs.AsSpan(0, rows * InputSize);
         inputs.CopyTo(kept);
+        if (TinyInputs.AnyTiny(kept))
+        {
+            TinyInputs.Copy(kept, kept);
+        }
         Span<float> outputs = workspace.Scratch.Output.AsSpan(0, rows * OutputSize);
         Network.Forward(kept, steps, workspace.Cache, outputs);
         return outputs;

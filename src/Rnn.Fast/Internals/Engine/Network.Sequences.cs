@@ -28,6 +28,7 @@ internal sealed partial class Network
             ReadOnlySpan<float> chunkInputs = batchFirst
                 ? Gather(inputs, steps, batch, InputSize, t0, chunk, scratch.Inputs)
                 : inputs.Slice(t0 * batch * InputSize, rows * InputSize);
+            chunkInputs = TinyInputs.Flushed(chunkInputs, scratch.Inputs);
             ReadOnlySpan<float> x = chunkInputs;
             int xStride = InputSize;
             for (int l = 0; l < Layers.Length; l++)
@@ -64,6 +65,13 @@ internal sealed partial class Network
         float[] current = GC.AllocateUninitializedArray<float>(checked(rows * MaxRowWidth));
         float[] next = GC.AllocateUninitializedArray<float>(checked(rows * MaxRowWidth));
         ReadOnlySpan<float> modelInputs = gathered is null ? inputs : Gather(inputs, steps, batch, InputSize, 0, steps, gathered);
+        if (TinyInputs.AnyTiny(modelInputs))
+        {
+            // Inputs below 2^-63 are read as zero here too (TinyInputs); the copy is this call's, like the buffers above.
+            float[] flushed = gathered ?? GC.AllocateUninitializedArray<float>(modelInputs.Length);
+            TinyInputs.Copy(modelInputs, flushed);
+            modelInputs = flushed;
+        }
         ReadOnlySpan<float> x = modelInputs;
         int xStride = InputSize;
         for (int l = 0; l < Layers.Length; l++)

@@ -68,6 +68,7 @@ internal sealed partial class Network
         Span<float> output)         // [B, O]
     {
         int batch = state.Batch;
+        input = TinyInputs.Flushed(input, state.Scratch.Inputs);
         if (Kernel.Latency is { } latency && !UsesReducedProducts)
         {
             if (batch == 1)

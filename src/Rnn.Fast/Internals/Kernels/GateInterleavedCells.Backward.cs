@@ -5,6 +5,9 @@ namespace Rnn.Fast.Internals;
 
 internal abstract partial class GateInterleavedCells<TOps, TV>
 {
+    // Every gradient this role writes (dc, carried to the previous step, and the pre-activation gradients the products
+    // consume) is flushed below 2^-63 (SimdMath.FlushTiny): vanishing gradients would otherwise decay through the
+    // subnormals, where each x86 multiply is a microcode assist, in every product of the backward pass.
     public sealed override void LstmBackward(ReadOnlySpan<float> dh, ReadOnlySpan<float> gates, ReadOnlySpan<float> c,
         ReadOnlySpan<float> cPrev, Span<float> dc, Span<float> dPre)
     {
@@ -33,13 +36,13 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             TV gradI = TOps.Multiply(gradC, g);
             TV gradG = TOps.Multiply(gradC, i);
             TV gradF = TOps.Multiply(gradC, TOps.Load(in Unsafe.Add(ref cPrevRef, b * v)));
-            TOps.Store(TOps.Multiply(gradC, f), ref dcBlock);
+            TOps.Store(Flush(TOps.Multiply(gradC, f)), ref dcBlock);
             // Through the gate nonlinearities, from their outputs.
             ref float d = ref Unsafe.Add(ref dPreRef, b * 4 * v);
-            TOps.Store(TOps.Multiply(gradI, SigmoidDerivative.FromOutput<TOps, TV>(i)), ref d);
-            TOps.Store(TOps.Multiply(gradF, SigmoidDerivative.FromOutput<TOps, TV>(f)), ref Unsafe.Add(ref d, v));
-            TOps.Store(TOps.Multiply(gradG, TanhDerivative.FromOutput<TOps, TV>(g)), ref Unsafe.Add(ref d, 2 * v));
-            TOps.Store(TOps.Multiply(gradO, SigmoidDerivative.FromOutput<TOps, TV>(o)), ref Unsafe.Add(ref d, 3 * v));
+            TOps.Store(Flush(TOps.Multiply(gradI, SigmoidDerivative.FromOutput<TOps, TV>(i))), ref d);
+            TOps.Store(Flush(TOps.Multiply(gradF, SigmoidDerivative.FromOutput<TOps, TV>(f))), ref Unsafe.Add(ref d, v));
+            TOps.Store(Flush(TOps.Multiply(gradG, TanhDerivative.FromOutput<TOps, TV>(g))), ref Unsafe.Add(ref d, 2 * v));
+            TOps.Store(Flush(TOps.Multiply(gradO, SigmoidDerivative.FromOutput<TOps, TV>(o))), ref Unsafe.Add(ref d, 3 * v));
         }
     }
 
@@ -67,11 +70,11 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             TV gradN = TOps.Multiply(gradH, TOps.Subtract(one, z));
             TV gradZ = TOps.Multiply(gradH, TOps.Subtract(h, n));
             TV direct = TOps.Multiply(gradH, z);
-            TOps.Store(TOps.Add(direct, TOps.Load(in Unsafe.Add(ref belowRef, b * v))), ref Unsafe.Add(ref baseRef, b * v));
+            TOps.Store(Flush(TOps.Add(direct, TOps.Load(in Unsafe.Add(ref belowRef, b * v)))), ref Unsafe.Add(ref baseRef, b * v));
             // n = tanh(xn + r hn).
-            TV preN = TOps.Multiply(gradN, TanhDerivative.FromOutput<TOps, TV>(n));
-            TV preR = TOps.Multiply(TOps.Multiply(preN, hn), SigmoidDerivative.FromOutput<TOps, TV>(r));
-            TV preZ = TOps.Multiply(gradZ, SigmoidDerivative.FromOutput<TOps, TV>(z));
+            TV preN = Flush(TOps.Multiply(gradN, TanhDerivative.FromOutput<TOps, TV>(n)));
+            TV preR = Flush(TOps.Multiply(TOps.Multiply(preN, hn), SigmoidDerivative.FromOutput<TOps, TV>(r)));
+            TV preZ = Flush(TOps.Multiply(gradZ, SigmoidDerivative.FromOutput<TOps, TV>(z)));
             ref float dx = ref Unsafe.Add(ref dxRef, b * 3 * v);
             ref float dhh = ref Unsafe.Add(ref dhhRef, b * 3 * v);
             TOps.Store(preR, ref dx);
@@ -79,7 +82,7 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             TOps.Store(preN, ref Unsafe.Add(ref dx, 2 * v));
             TOps.Store(preR, ref dhh);
             TOps.Store(preZ, ref Unsafe.Add(ref dhh, v));
-            TOps.Store(TOps.Multiply(preN, r), ref Unsafe.Add(ref dhh, 2 * v));
+            TOps.Store(Flush(TOps.Multiply(preN, r)), ref Unsafe.Add(ref dhh, 2 * v));
         }
     }
 
@@ -87,11 +90,36 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
     {
         switch (nonlinearity)
         {
-            case Activation.Tanh: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<TanhDerivative>(h, dh, dPre); break;
-            case Activation.Relu: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<ReluDerivative>(h, dh, dPre); break;
-            case Activation.Sigmoid: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<SigmoidDerivative>(h, dh, dPre); break;
-            case Activation.Identity: dh.CopyTo(dPre); break;
+            case Activation.Tanh: ElmanBackward<TanhDerivative>(h, dh, dPre); break;
+            case Activation.Relu: ElmanBackward<ReluDerivative>(h, dh, dPre); break;
+            case Activation.Sigmoid: ElmanBackward<SigmoidDerivative>(h, dh, dPre); break;
+            case Activation.Identity: ElmanBackward<IdentityDerivative>(h, dh, dPre); break;
             default: throw new ArgumentOutOfRangeException(nameof(nonlinearity), nonlinearity, "Not a recurrent nonlinearity.");
         }
     }
+
+    // dPre = dh ⊙ f'(h), flushed. The engine's rows are whole blocks; any other length ends in a scalar remainder with
+    // the same math.
+    private static void ElmanBackward<TDerivative>(ReadOnlySpan<float> h, ReadOnlySpan<float> dh, Span<float> dPre)
+        where TDerivative : struct, IDerivativeOperator
+    {
+        int v = TOps.Lanes;
+        ref float hRef = ref MemoryMarshal.GetReference(h);
+        ref float dhRef = ref MemoryMarshal.GetReference(dh);
+        ref float dRef = ref MemoryMarshal.GetReference(dPre);
+        int j = 0;
+        for (; j + v <= dPre.Length; j += v)
+        {
+            TV derivative = TDerivative.FromOutput<TOps, TV>(TOps.Load(in Unsafe.Add(ref hRef, j)));
+            TOps.Store(Flush(TOps.Multiply(TOps.Load(in Unsafe.Add(ref dhRef, j)), derivative)), ref Unsafe.Add(ref dRef, j));
+        }
+        for (; j < dPre.Length; j++)
+        {
+            float derivative = TDerivative.FromOutput<ScalarOps, float>(Unsafe.Add(ref hRef, j));
+            Unsafe.Add(ref dRef, j) = SimdMath.FlushTiny<ScalarOps, float>(Unsafe.Add(ref dhRef, j) * derivative);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Flush(TV value) => SimdMath.FlushTiny<TOps, TV>(value);
 }

@@ -65,7 +65,7 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             }
             // (1 − z) n + z h = n + z (h − n): one FMA. The blend reads whole blocks of h, hence padded rows.
             TV hb = TOps.Load(in Unsafe.Add(ref h, b * v));
-            TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(hb, n), n), ref Unsafe.Add(ref hNext, b * v));
+            TOps.Store(SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(z, TOps.Subtract(hb, n), n)), ref Unsafe.Add(ref hNext, b * v));
         }
     }
 }

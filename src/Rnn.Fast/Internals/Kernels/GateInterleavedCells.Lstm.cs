@@ -116,8 +116,9 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             TOps.Store(g, ref Unsafe.Add(ref gates, 2 * v));
             TOps.Store(o, ref Unsafe.Add(ref gates, 3 * v));
         }
-        TV c = TOps.MultiplyAdd(f, TOps.Load(in cPrev), TOps.Multiply(i, g));
+        // The new state is flushed below 2^-63 (SimdMath.FlushTiny): a decaying state never turns subnormal.
+        TV c = SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(f, TOps.Load(in cPrev), TOps.Multiply(i, g)));
         TOps.Store(c, ref cNext);
-        TOps.Store(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(c)), ref hNext);
+        TOps.Store(SimdMath.FlushTiny<TOps, TV>(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(c))), ref hNext);
     }
 }

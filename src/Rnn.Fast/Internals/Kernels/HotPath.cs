@@ -19,6 +19,8 @@ internal static class HotPath
         {
             RuntimeHelpers.PrepareMethod(typeof(Network).GetMethod(nameof(Network.Step))!.MethodHandle);
             RuntimeHelpers.PrepareMethod(typeof(RnnModel).GetMethod(nameof(RnnModel.Step))!.MethodHandle);
+            RuntimeHelpers.PrepareMethod(typeof(TinyInputs).GetMethod(nameof(TinyInputs.AnyTiny))!.MethodHandle);
+            RuntimeHelpers.PrepareMethod(typeof(TinyInputs).GetMethod(nameof(TinyInputs.Copy))!.MethodHandle);
             s_preparedEngine = true;
         }
     }

@@ -116,7 +116,7 @@ internal abstract partial class LatencyCells<TOps, TV>
         TV r = SimdMath.Sigmoid<TOps, TV>(preR);
         TV z = SimdMath.Sigmoid<TOps, TV>(preZ);
         TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, preNh, preNx));
-        TV hb = TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(in hOld), n), n);
+        TV hb = SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(in hOld), n), n));
         TOps.Store(hb, ref hNext);
         return hb;
     }

@@ -74,9 +74,9 @@ internal abstract partial class LatencyCells<TOps, TV>
         TV f = SimdMath.Sigmoid<TOps, TV>(preF);
         TV g = SimdMath.Tanh<TOps, TV>(preG);
         TV o = SimdMath.Sigmoid<TOps, TV>(preO);
-        TV cNew = TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g));
+        TV cNew = SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g)));
         TOps.Store(cNew, ref c);
-        TV hb = TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(cNew));
+        TV hb = SimdMath.FlushTiny<TOps, TV>(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(cNew)));
         TOps.Store(hb, ref hNext);
         return hb;
     }

@@ -140,6 +140,6 @@ internal abstract partial class StreamTiledCells<TOps, TV>
             TOps.Store(hn, ref Unsafe.Add(ref gates, 3 * v));
         }
         // (1 − z) n + z h = n + z (h − n): one FMA.
-        TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(in h), n), n), ref hNext);
+        TOps.Store(SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(in h), n), n)), ref hNext);
     }
 }
