@@ -14,7 +14,12 @@ namespace Rnn.Fast.Benchmarks;
 /// <item><c>AfterSilence</c>: 100,000 zero steps after the signal, then zero input while timing: the
 /// state wherever the silence left it (the setup prints its magnitude).</item>
 /// <item><c>Subnormal</c>: zero input, with h and c set to subnormal values (±1e-39 .. ±1.4e-42) at the start
-/// of every invocation, so the products and activations really see subnormal operands.</item>
+/// of every invocation, so the products and activations really see subnormal operands (since the flush-to-zero of
+/// state, only the first step of each invocation does: the caller wrote them).</item>
+/// <item><c>Decaying</c>: zero input, with h and c set to ±1e-30 .. ±4e-34 (normal floats) at the start of every
+/// invocation: the tail of a decay. Without a flush the state passes through the subnormal range within the 64
+/// steps (about 27 steps to 1.2e-38 at half per step, then the subnormals down to 0); with the engine's flush below
+/// 2^-63 it is 0 after one step.</item>
 /// </list>
 /// </summary>
 [MemoryDiagnoser]
@@ -27,6 +32,7 @@ public class SilenceBenchmarks
     private RnnState _state = null!;
     private float[] _inputs = null!;    // [Steps]
     private float[] _subnormal = null!; // [H]
+    private float[] _decaying = null!;  // [H]
     private readonly float[] _output = new float[1];
 
     public static IEnumerable<string> Implementations => Benchmarks.Implementations.RnnFast;
@@ -37,7 +43,7 @@ public class SilenceBenchmarks
     [Params(16, 32)]
     public int H { get; set; }
 
-    [Params("Signal", "AfterSilence", "Subnormal")]
+    [Params("Signal", "AfterSilence", "Subnormal", "Decaying")]
     public string Phase { get; set; } = "";
 
     [GlobalSetup]
@@ -49,9 +55,11 @@ public class SilenceBenchmarks
         AgreementCheck.Verify(Impl, _model, (x, y) => _model.Step(x, _state, y), signal);
         _inputs = Phase == "Signal" ? signal : new float[Steps];
         _subnormal = new float[H];
+        _decaying = new float[H];
         for (int j = 0; j < H; j++)
         {
             _subnormal[j] = (j % 2 == 0 ? 1 : -1) * 1e-39f / MathF.Pow(3, j % 7);
+            _decaying[j] = (j % 2 == 0 ? 1 : -1) * 1e-30f / MathF.Pow(3, j % 7);
         }
         if (Phase == "AfterSilence")
         {
@@ -80,10 +88,11 @@ public class SilenceBenchmarks
     [Benchmark(OperationsPerInvoke = Steps)]
     public void Step()
     {
-        if (Phase == "Subnormal")
+        if (Phase is "Subnormal" or "Decaying")
         {
-            _subnormal.CopyTo(_state.Hidden(0));
-            _subnormal.CopyTo(_state.Cell(0));
+            float[] start = Phase == "Subnormal" ? _subnormal : _decaying;
+            start.CopyTo(_state.Hidden(0));
+            start.CopyTo(_state.Cell(0));
         }
         for (int t = 0; t < Steps; t++)
         {
