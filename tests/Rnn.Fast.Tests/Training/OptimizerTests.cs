@@ -81,6 +81,32 @@ public sealed class OptimizerTests
         });
     }
 
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("sgd")]
+    public void Optimizer_StateDecayingUnderZeroGradients_NeverSubnormal_EndsAtZero(string kind)
+    {
+        // One tiny gradient, then zeros: Adam's m (×0.9 per step) and v (×0.999) and SGD's momentum buffer (×0.9) decay
+        // geometrically. From g = 1e-17 they cross 1.2e-38 within ~450 (m, momentum) and ~4,400 (v) steps; unflushed
+        // they would then stay subnormal for ~150 and ~16,000 steps, each a microcode assist per multiply on x86.
+        (TrainableModel model, Parameter p) = OneBias();
+        Optimizer optimizer = kind == "adam" ? new Adam(model, learningRate: 1e-3f) : new Sgd(model, learningRate: 1e-3f, momentum: 0.9f);
+        model.ZeroGradients();
+        p.SetGradients([1e-17f, -3e-17f, 2e-17f]);
+        optimizer.Step();
+        model.ZeroGradients();
+        for (int step = 0; step < 6000; step++)
+        {
+            optimizer.Step();
+            foreach (float[] state in optimizer.StateArraysForTests)
+            {
+                int at = Array.FindIndex(state, float.IsSubnormal);
+                Assert.True(at < 0, $"{kind}, zero-gradient step {step}: state [{at}] = {(at < 0 ? 0 : state[at]):R} is subnormal");
+            }
+        }
+        Assert.All(optimizer.StateArraysForTests, state => Assert.True(state.All(x => x == 0), $"{kind}: the state should have decayed to 0"));
+    }
+
     [Fact]
     public void Optimizer_Step_RefreshesTheModelItTrains()
     {
