@@ -17,7 +17,10 @@ namespace Rnn.Fast.Benchmarks;
 /// </list>
 /// <c>Math</c> = <c>Taylor</c> is the activations as they were before the minimax/reciprocal rewrite (a frozen copy
 /// below), <c>Current</c> is <see cref="SimdMath"/> as the kernels call it, <c>Divide</c> and <c>Reciprocal</c> the same
-/// functions with the quotient form forced (the A/B behind <c>ISimdOps.PreferReciprocal</c>, in one process).
+/// functions with the quotient form forced (the A/B behind <c>ISimdOps.PreferReciprocal</c>, in one process), and
+/// <c>Flushed</c> is <c>Current</c> with the LSTM kernels' flush of the state below 2^-63 (c' stored flushed, tanh(c')
+/// flushing its tiny arguments, o flushed: <see cref="SimdMath.FlushTiny{TOps, TV}"/>): what the flush costs a
+/// latency-bound step.
 /// Internal types: this measures code the public API cannot reach.
 /// </summary>
 [MemoryDiagnoser]
@@ -29,7 +32,7 @@ public class ActivationBenchmarks
     [Params("Vector512", "Vector256", "Vector128", "Scalar")]
     public string Width { get; set; } = "";
 
-    [Params("Taylor", "Current", "Divide", "Reciprocal")]
+    [Params("Taylor", "Current", "Divide", "Reciprocal", "Flushed")]
     public string Math { get; set; } = "";
 
     private float[] _state = new float[2 * Streams * 16]; // [stream][h, c][lanes]
@@ -60,18 +63,22 @@ public class ActivationBenchmarks
         ("Vector512", "Taylor") => Chain<Vector512Ops, Vector512<float>, TaylorMath>(1),
         ("Vector512", "Divide") => Chain<Vector512Ops, Vector512<float>, DivideMath>(1),
         ("Vector512", "Reciprocal") => Chain<Vector512Ops, Vector512<float>, ReciprocalMath>(1),
+        ("Vector512", "Flushed") => Chain<Vector512Ops, Vector512<float>, FlushedMath>(1),
         ("Vector512", _) => Chain<Vector512Ops, Vector512<float>, CurrentMath>(1),
         ("Vector256", "Taylor") => Chain<Vector256Ops, Vector256<float>, TaylorMath>(1),
         ("Vector256", "Divide") => Chain<Vector256Ops, Vector256<float>, DivideMath>(1),
         ("Vector256", "Reciprocal") => Chain<Vector256Ops, Vector256<float>, ReciprocalMath>(1),
+        ("Vector256", "Flushed") => Chain<Vector256Ops, Vector256<float>, FlushedMath>(1),
         ("Vector256", _) => Chain<Vector256Ops, Vector256<float>, CurrentMath>(1),
         ("Vector128", "Taylor") => Chain<Vector128Ops, Vector128<float>, TaylorMath>(1),
         ("Vector128", "Divide") => Chain<Vector128Ops, Vector128<float>, DivideMath>(1),
         ("Vector128", "Reciprocal") => Chain<Vector128Ops, Vector128<float>, ReciprocalMath>(1),
+        ("Vector128", "Flushed") => Chain<Vector128Ops, Vector128<float>, FlushedMath>(1),
         ("Vector128", _) => Chain<Vector128Ops, Vector128<float>, CurrentMath>(1),
         (_, "Taylor") => Chain<ScalarOps, float, TaylorMath>(1),
         (_, "Divide") => Chain<ScalarOps, float, DivideMath>(1),
         (_, "Reciprocal") => Chain<ScalarOps, float, ReciprocalMath>(1),
+        (_, "Flushed") => Chain<ScalarOps, float, FlushedMath>(1),
         _ => Chain<ScalarOps, float, CurrentMath>(1),
     };
 
@@ -81,18 +88,22 @@ public class ActivationBenchmarks
         ("Vector512", "Taylor") => Chain<Vector512Ops, Vector512<float>, TaylorMath>(Streams),
         ("Vector512", "Divide") => Chain<Vector512Ops, Vector512<float>, DivideMath>(Streams),
         ("Vector512", "Reciprocal") => Chain<Vector512Ops, Vector512<float>, ReciprocalMath>(Streams),
+        ("Vector512", "Flushed") => Chain<Vector512Ops, Vector512<float>, FlushedMath>(Streams),
         ("Vector512", _) => Chain<Vector512Ops, Vector512<float>, CurrentMath>(Streams),
         ("Vector256", "Taylor") => Chain<Vector256Ops, Vector256<float>, TaylorMath>(Streams),
         ("Vector256", "Divide") => Chain<Vector256Ops, Vector256<float>, DivideMath>(Streams),
         ("Vector256", "Reciprocal") => Chain<Vector256Ops, Vector256<float>, ReciprocalMath>(Streams),
+        ("Vector256", "Flushed") => Chain<Vector256Ops, Vector256<float>, FlushedMath>(Streams),
         ("Vector256", _) => Chain<Vector256Ops, Vector256<float>, CurrentMath>(Streams),
         ("Vector128", "Taylor") => Chain<Vector128Ops, Vector128<float>, TaylorMath>(Streams),
         ("Vector128", "Divide") => Chain<Vector128Ops, Vector128<float>, DivideMath>(Streams),
         ("Vector128", "Reciprocal") => Chain<Vector128Ops, Vector128<float>, ReciprocalMath>(Streams),
+        ("Vector128", "Flushed") => Chain<Vector128Ops, Vector128<float>, FlushedMath>(Streams),
         ("Vector128", _) => Chain<Vector128Ops, Vector128<float>, CurrentMath>(Streams),
         (_, "Taylor") => Chain<ScalarOps, float, TaylorMath>(Streams),
         (_, "Divide") => Chain<ScalarOps, float, DivideMath>(Streams),
         (_, "Reciprocal") => Chain<ScalarOps, float, ReciprocalMath>(Streams),
+        (_, "Flushed") => Chain<ScalarOps, float, FlushedMath>(Streams),
         _ => Chain<ScalarOps, float, CurrentMath>(Streams),
     };
 
@@ -116,8 +127,17 @@ public class ActivationBenchmarks
                 TV g = TMath.Tanh<TOps, TV>(TOps.MultiplyAdd(hPrev, TOps.Broadcast(1.3f), TOps.Broadcast(-0.3f)));
                 TV o = TMath.Sigmoid<TOps, TV>(TOps.MultiplyAdd(hPrev, TOps.Broadcast(0.5f), TOps.Broadcast(0.1f)));
                 TV cNew = TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g));
-                TOps.Store(cNew, ref c);
-                TOps.Store(TOps.Multiply(o, TMath.Tanh<TOps, TV>(cNew)), ref h);
+                if (TMath.FlushesState)
+                {
+                    // As GateInterleavedCells.FinishLstmBlock: the flush kept off the chain from c' to h'.
+                    TOps.Store(SimdMath.FlushTiny<TOps, TV>(cNew), ref c);
+                    TOps.Store(TOps.Multiply(SimdMath.FlushTiny<TOps, TV>(o), SimdMath.TanhFlushingTiny<TOps, TV>(cNew)), ref h);
+                }
+                else
+                {
+                    TOps.Store(cNew, ref c);
+                    TOps.Store(TOps.Multiply(o, TMath.Tanh<TOps, TV>(cNew)), ref h);
+                }
             }
         }
         return state;
@@ -127,6 +147,18 @@ public class ActivationBenchmarks
     {
         static abstract TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct;
         static abstract TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct;
+
+        /// <summary>Whether the cell update flushes the state as the LSTM kernels do.</summary>
+        static virtual bool FlushesState => false;
+    }
+
+    private readonly struct FlushedMath : IActivationMath
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Sigmoid<TOps, TV>(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Tanh<TOps, TV>(x);
+        public static bool FlushesState => true;
     }
 
     private readonly struct CurrentMath : IActivationMath

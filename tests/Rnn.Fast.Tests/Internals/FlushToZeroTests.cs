@@ -54,6 +54,35 @@ public sealed class FlushToZeroTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ActivationAccuracyTests.Widths), MemberType = typeof(ActivationAccuracyTests))]
+    public void TanhFlushingTiny_EveryWidth_IsTanhAboveTwoToMinus63_ZeroOfItsSignBelow(string width)
+    {
+        // The special values, both sides of 2^-63 and of tanh's own 2^-13 edge, then a log-uniform sweep of magnitudes.
+        var random = new Random(13);
+        float[] edges = [.. s_tiny, .. s_kept, 1.2207031e-4f, -1.2207031e-4f, MathF.BitDecrement(1.2207031e-4f), 0.5f, -9.5f, 20f];
+        float[] input = new float[1024];
+        for (int i = 0; i < input.Length; i++)
+        {
+            input[i] = i < edges.Length ? edges[i] : (random.Next(2) == 0 ? -1 : 1) * MathF.Pow(2, (float)(random.NextDouble() * 160 - 150));
+        }
+        (float[] flushing, float[] plain) = width switch
+        {
+            "Vector512" => Tanhs<Vector512Ops, Vector512<float>>(input),
+            "Vector256" => Tanhs<Vector256Ops, Vector256<float>>(input),
+            "Vector128" => Tanhs<Vector128Ops, Vector128<float>>(input),
+            _ => Tanhs<ScalarOps, float>(input),
+        };
+        for (int i = 0; i < input.Length; i++)
+        {
+            bool tiny = input[i] != 0 && MathF.Abs(input[i]) < s_threshold;
+            float expected = tiny ? MathF.CopySign(0f, input[i]) : plain[i];
+            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(flushing[i]) ||
+                (float.IsNaN(expected) && float.IsNaN(flushing[i])),
+                $"{width}: TanhFlushingTiny({input[i]:R}) = {flushing[i]:R}, expected {expected:R}");
+        }
+    }
+
     [Fact]
     public void TinyInputs_EveryLengthAndPosition_FlushesExactlyTheTinyValues()
     {
@@ -81,6 +110,18 @@ public sealed class FlushToZeroTests
                 }
             }
         }
+    }
+
+    private static (float[] Flushing, float[] Plain) Tanhs<TOps, TV>(float[] input) where TOps : struct, ISimdOps<TV> where TV : struct
+    {
+        float[] flushing = new float[input.Length], plain = new float[input.Length];
+        for (int i = 0; i < input.Length; i += TOps.Lanes)
+        {
+            TV x = TOps.Load(in input[i]);
+            TOps.Store(SimdMath.TanhFlushingTiny<TOps, TV>(x), ref flushing[i]);
+            TOps.Store(SimdMath.Tanh<TOps, TV>(x), ref plain[i]);
+        }
+        return (flushing, plain);
     }
 
     private static float[] Flush<TOps, TV>(float[] input) where TOps : struct, ISimdOps<TV> where TV : struct

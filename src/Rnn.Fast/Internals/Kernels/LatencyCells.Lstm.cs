@@ -74,9 +74,10 @@ internal abstract partial class LatencyCells<TOps, TV>
         TV f = SimdMath.Sigmoid<TOps, TV>(preF);
         TV g = SimdMath.Tanh<TOps, TV>(preG);
         TV o = SimdMath.Sigmoid<TOps, TV>(preO);
-        TV cNew = SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g)));
-        TOps.Store(cNew, ref c);
-        TV hb = SimdMath.FlushTiny<TOps, TV>(TOps.Multiply(o, SimdMath.Tanh<TOps, TV>(cNew)));
+        // The state's flush below 2^-63 kept off the chain from c' to h' (GateInterleavedCells.FinishLstmBlock says how).
+        TV cNew = TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g));
+        TOps.Store(SimdMath.FlushTiny<TOps, TV>(cNew), ref c);
+        TV hb = TOps.Multiply(SimdMath.FlushTiny<TOps, TV>(o), SimdMath.TanhFlushingTiny<TOps, TV>(cNew));
         TOps.Store(hb, ref hNext);
         return hb;
     }
