@@ -77,6 +77,39 @@ public sealed class SubnormalSafetyTests
     }
 
     [Theory]
+    [InlineData(WeightPrecision.Int8, CellType.Lstm)]
+    [InlineData(WeightPrecision.Int8, CellType.Gru)]
+    [InlineData(WeightPrecision.Int8, CellType.Elman)]
+    [InlineData(WeightPrecision.BFloat16, CellType.Lstm)]
+    [InlineData(WeightPrecision.BFloat16, CellType.Gru)]
+    [InlineData(WeightPrecision.BFloat16, CellType.Elman)]
+    public void ReducedProducts_StateDecayingInSilence_NeverSubnormal_EndsAtZero(WeightPrecision precision, CellType cell)
+    {
+        // The bf16 and int8 products (forced: this layer is small enough to run as float32 by default), Step and Run.
+        RnnModel model = RnnModel.Create([Layer(cell, input: 1, seed: 10)]).WithPrecision(precision, ReducedProducts.Always);
+        foreach (int batch in (int[])[1, 4])
+        {
+            RnnState stepped = model.CreateState(batch);
+            Charge(model, stepped);
+            float[] input = new float[batch], output = new float[batch * Hidden];
+            for (int t = 0; t < 1500; t++)
+            {
+                model.Step(input, stepped, output);
+                AssertNoSubnormal(stepped, cell, $"{precision} {cell} Step B={batch}, after step {t}");
+            }
+            AssertAllZero(stepped, cell, $"{precision} {cell} Step B={batch}: the state must have decayed to 0");
+
+            RnnState run = model.CreateState(batch);
+            Charge(model, run);
+            float[] outputs = new float[1500 * batch * Hidden];
+            model.Run(new float[1500 * batch], 1500, run, outputs);
+            int subnormal = Array.FindIndex(outputs, float.IsSubnormal);
+            Assert.True(subnormal < 0, $"{precision} {cell} Run B={batch}: h [{subnormal}] is subnormal");
+            AssertAllZero(run, cell, $"{precision} {cell} Run B={batch}: the state must have decayed to 0");
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(KernelCells))]
     public void TinyInputs_EveryEntryPoint_ReadAsZero_BitForBit(string kernel, CellType cell)
     {
