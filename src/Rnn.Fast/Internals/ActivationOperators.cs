@@ -37,3 +37,18 @@ internal readonly struct ExpOperator : IActivationOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct => SimdMath.Exp<TOps, TV>(x);
 }
+
+/// <summary>A recurrent nonlinearity applied to a new state: its value flushed below 2^-63 (<see cref="SimdMath.FlushTiny{TOps, TV}"/>).</summary>
+internal static class StateActivation
+{
+    /// <summary>
+    /// f(x) flushed. For tanh the flush folds into tanh's own select for tiny arguments
+    /// (<see cref="SimdMath.TanhFlushingTiny{TOps, TV}"/>), which keeps it off the step's serial chain; the others flush
+    /// their result (the JIT resolves the type test per instantiation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TAct, TOps, TV>(TV x) where TAct : struct, IActivationOperator where TOps : struct, ISimdOps<TV> where TV : struct =>
+        typeof(TAct) == typeof(TanhOperator)
+            ? SimdMath.TanhFlushingTiny<TOps, TV>(x)
+            : SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(x));
+}

@@ -50,7 +50,7 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
                 AccumulateOne(ref Unsafe.Add(ref wxRef, b * inputs * v), ref xRef, inputs, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
                 AccumulateOne(ref Unsafe.Add(ref whRef, b * hidden * v), ref hRef, hidden, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
                 TV sum = TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)));
-                TOps.Store(SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(sum)), ref Unsafe.Add(ref outRef, b * v));
+                TOps.Store(StateActivation.Invoke<TAct, TOps, TV>(sum), ref Unsafe.Add(ref outRef, b * v));
             }
         }
     }

@@ -46,7 +46,7 @@ internal abstract partial class LatencyCells<TOps, TV>
             }
             wh = ref AccumulateEight(ref wh, ref h, hidden, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
             TV sum = TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)));
-            TV hb = SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(sum));
+            TV hb = StateActivation.Invoke<TAct, TOps, TV>(sum);
             TOps.Store(hb, ref hNext);
             if (fuseHead)
             {

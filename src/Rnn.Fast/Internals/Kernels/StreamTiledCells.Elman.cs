@@ -144,10 +144,10 @@ internal abstract partial class StreamTiledCells<TOps, TV>
     private static void FinishElman<TAct>(TV pre0, TV pre1, bool pair, ref float h0, ref float h1)
         where TAct : struct, IActivationOperator
     {
-        TOps.Store(SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(pre0)), ref h0);
+        TOps.Store(StateActivation.Invoke<TAct, TOps, TV>(pre0), ref h0);
         if (pair)
         {
-            TOps.Store(SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(pre1)), ref h1);
+            TOps.Store(StateActivation.Invoke<TAct, TOps, TV>(pre1), ref h1);
         }
     }
 }
