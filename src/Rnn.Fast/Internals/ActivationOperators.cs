@@ -44,11 +44,12 @@ internal static class StateActivation
     /// <summary>
     /// f(x) flushed. For tanh the flush folds into tanh's own select for tiny arguments
     /// (<see cref="SimdMath.TanhFlushingTiny{TOps, TV}"/>), which keeps it off the step's serial chain; the others flush
-    /// their result (the JIT resolves the type test per instantiation).
+    /// their result, sigmoid computed as a gate (<see cref="SimdMath.GateSigmoid{TOps, TV}"/>, never subnormal inside)
+    /// (the JIT resolves the type tests per instantiation).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TAct, TOps, TV>(TV x) where TAct : struct, IActivationOperator where TOps : struct, ISimdOps<TV> where TV : struct =>
-        typeof(TAct) == typeof(TanhOperator)
-            ? SimdMath.TanhFlushingTiny<TOps, TV>(x)
-            : SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(x));
+        typeof(TAct) == typeof(TanhOperator) ? SimdMath.TanhFlushingTiny<TOps, TV>(x)
+        : typeof(TAct) == typeof(SigmoidOperator) ? SimdMath.FlushTiny<TOps, TV>(SimdMath.GateSigmoid<TOps, TV>(x))
+        : SimdMath.FlushTiny<TOps, TV>(TAct.Invoke<TOps, TV>(x));
 }

@@ -82,14 +82,32 @@ internal static class SimdMath
 
     /// <summary>σ(x) with its quotient divided, or (<paramref name="reciprocal"/>) from a corrected reciprocal estimate; the tests measure both forms.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV Sigmoid<TOps, TV>(TV x, bool reciprocal) where TOps : struct, ISimdOps<TV> where TV : struct
+    internal static TV Sigmoid<TOps, TV>(TV x, bool reciprocal) where TOps : struct, ISimdOps<TV> where TV : struct =>
+        Sigmoid<TOps, TV>(x, reciprocal, SigmoidHigh);
+
+    // ln 2^63: σ(−GateHigh) = 2^-63 (to 1e-19 relative).
+    private const float GateHigh = 43.66827237527655f;
+
+    /// <summary>
+    /// σ(x) as a cell's gate: <see cref="Sigmoid{TOps, TV}(TV)"/> for x ≥ −43.67, and σ(−43.67) ≈ 2^-63 below, where σ itself
+    /// falls under the engine's flush threshold (<see cref="FlushTiny{TOps, TV}"/>) and, below −87.3, into the subnormals,
+    /// which every product with the gate would then pay a microcode assist for on x86 (a saturated gate from large
+    /// inputs, every step). The change is the clamp's constant: nothing on the chain; the error it adds is under 2^-63
+    /// absolute, and a gate times any flushed value (0 or at least 2^-63) is normal.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV GateSigmoid<TOps, TV>(TV x) where TOps : struct, ISimdOps<TV> where TV : struct =>
+        Sigmoid<TOps, TV>(x, TOps.PreferReciprocal, GateHigh);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Sigmoid<TOps, TV>(TV x, bool reciprocal, float clamp) where TOps : struct, ISimdOps<TV> where TV : struct
     {
         // With e = e^-|x| in (0, 1]: σ(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0. The exp never
         // overflows, and for very negative x the result follows e^x down into the subnormals instead
         // of flushing to 0 as 1/(1+e^-x) would once e^-x overflows.
         // The clamps take the constant first: x86 min/max return their second operand when either is NaN (and
         // ARM's propagate NaN), so a NaN lane stays NaN through every step below without a final select.
-        TV a = TOps.MinNative(TOps.Broadcast(SigmoidHigh), TOps.MaxNative(TOps.Broadcast(ExpTiny), TOps.Abs(x)));
+        TV a = TOps.MinNative(TOps.Broadcast(clamp), TOps.MaxNative(TOps.Broadcast(ExpTiny), TOps.Abs(x)));
 
         // e^-a = 2^-k e^-s with k = round(a log2 e), s = a - k ln 2. The rounding constant carries the +64 bias, so
         // `rounded` holds n = 64 - k in its low bits, ready for PowerOfTwo, and `minusK` comes out of one subtraction.

@@ -164,6 +164,29 @@ public sealed class SubnormalSafetyTests
 
     [Theory]
     [MemberData(nameof(KernelCells))]
+    public void SaturatedGates_LargeNegativePreActivations_NoSubnormalGateOrState(string kernel, CellType cell)
+    {
+        // Pre-activations of −95 (large inputs): σ(−95) = 5.5e-42 is subnormal, and every product with the gate would pay
+        // an assist, every step. The cells compute gates with SimdMath.GateSigmoid, which stops at 2^-63.
+        if (cell == CellType.Elman)
+        {
+            return; // Elman has no gates; its sigmoid nonlinearity is covered by StateActivation's flush.
+        }
+        const int T = 5, B = 3;
+        int gates = LayerWeights.GatesOf(cell) * Hidden;
+        float[] wih = [.. Enumerable.Repeat(1f, gates)], whh = new float[gates * Hidden], bias = new float[gates];
+        LayerWeights layer = cell == CellType.Lstm
+            ? LayerWeights.Lstm(1, Hidden, wih, whh, bias, bias)
+            : LayerWeights.Gru(1, Hidden, wih, whh, bias, bias);
+        TrainableModel trainable = TrainableModel.From(RnnModel.Create([layer], kernel: kernel));
+        TrainingWorkspace ws = trainable.CreateWorkspace(T, B);
+        float[] outputs = trainable.Forward([.. Enumerable.Repeat(-95f, T * B)], T, ws).ToArray();
+        AssertNoSubnormal(ws.Cache.Layers[0].Gates, $"{kernel} {cell}: cached gates");
+        AssertNoSubnormal(outputs, $"{kernel} {cell}: h");
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelCells))]
     public void Backward_LossOnLastStepOnly_GradientsVanishToZero_NeverSubnormal(string kernel, CellType cell)
     {
         // A loss on the last of 300 steps: its gradient shrinks by about half per step back (small weights), reaching

@@ -83,6 +83,42 @@ public sealed class FlushToZeroTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ActivationAccuracyTests.Widths), MemberType = typeof(ActivationAccuracyTests))]
+    public void GateSigmoid_EveryWidth_IsSigmoidFromMinus43_TwoToMinus63Below_NeverSubnormal(string width)
+    {
+        var random = new Random(43);
+        float[] edges = [-43.6f, -43.66f, -43.67f, -43.7f, -50f, -87.3f, -95f, -103.9f, -104f, -1e30f, float.NegativeInfinity,
+            float.PositiveInfinity, float.NaN, 0f, -0f, 1e-40f, 43.7f, 104f, -1f, 2.5f];
+        float[] input = new float[1024];
+        for (int i = 0; i < input.Length; i++)
+        {
+            input[i] = i < edges.Length ? edges[i] : (float)(random.NextDouble() * 300 - 200);
+        }
+        (float[] gate, float[] plain) = width switch
+        {
+            "Vector512" => Sigmoids<Vector512Ops, Vector512<float>>(input),
+            "Vector256" => Sigmoids<Vector256Ops, Vector256<float>>(input),
+            "Vector128" => Sigmoids<Vector128Ops, Vector128<float>>(input),
+            _ => Sigmoids<ScalarOps, float>(input),
+        };
+        for (int i = 0; i < input.Length; i++)
+        {
+            float x = input[i];
+            string what = $"{width}: GateSigmoid({x:R}) = {gate[i]:R}, Sigmoid = {plain[i]:R}";
+            Assert.False(float.IsSubnormal(gate[i]), what);
+            if (float.IsNaN(x) || x >= -43.66f)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(plain[i]) == BitConverter.SingleToInt32Bits(gate[i]) || (float.IsNaN(x) && float.IsNaN(gate[i])), what);
+            }
+            else
+            {
+                // σ(x) < 2^-63 here: the gate stays within 2^-63 of it, at 2^-63 itself (never below, never subnormal).
+                Assert.True(gate[i] >= 0.999f * s_threshold && gate[i] <= 1.001f * s_threshold, what);
+            }
+        }
+    }
+
     [Fact]
     public void TinyInputs_EveryLengthAndPosition_FlushesExactlyTheTinyValues()
     {
@@ -110,6 +146,18 @@ public sealed class FlushToZeroTests
                 }
             }
         }
+    }
+
+    private static (float[] Gate, float[] Plain) Sigmoids<TOps, TV>(float[] input) where TOps : struct, ISimdOps<TV> where TV : struct
+    {
+        float[] gate = new float[input.Length], plain = new float[input.Length];
+        for (int i = 0; i < input.Length; i += TOps.Lanes)
+        {
+            TV x = TOps.Load(in input[i]);
+            TOps.Store(SimdMath.GateSigmoid<TOps, TV>(x), ref gate[i]);
+            TOps.Store(SimdMath.Sigmoid<TOps, TV>(x), ref plain[i]);
+        }
+        return (gate, plain);
     }
 
     private static (float[] Flushing, float[] Plain) Tanhs<TOps, TV>(float[] input) where TOps : struct, ISimdOps<TV> where TV : struct

@@ -51,8 +51,8 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
             AccumulateThree(ref Unsafe.Add(ref wx, b * inputs * 3 * v), ref x, inputs, ref ar, ref az, ref anx, ref br, ref bz, ref bnx);
             AccumulateThree(ref Unsafe.Add(ref whRef, b * hidden * 3 * v), ref h, hidden, ref ar, ref az, ref anh, ref br, ref bz, ref bnh);
 
-            TV r = SimdMath.Sigmoid<TOps, TV>(TOps.Add(ar, br));
-            TV z = SimdMath.Sigmoid<TOps, TV>(TOps.Add(az, bz));
+            TV r = SimdMath.GateSigmoid<TOps, TV>(TOps.Add(ar, br));
+            TV z = SimdMath.GateSigmoid<TOps, TV>(TOps.Add(az, bz));
             TV hn = TOps.Add(anh, bnh);
             TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, hn, TOps.Add(anx, bnx)));
             if (keep)

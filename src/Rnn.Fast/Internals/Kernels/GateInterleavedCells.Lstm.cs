@@ -105,10 +105,10 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
         bool keep, ref float gates)
     {
         int v = TOps.Lanes;
-        TV i = SimdMath.Sigmoid<TOps, TV>(preI);
-        TV f = SimdMath.Sigmoid<TOps, TV>(preF);
+        TV i = SimdMath.GateSigmoid<TOps, TV>(preI);
+        TV f = SimdMath.GateSigmoid<TOps, TV>(preF);
         TV g = SimdMath.Tanh<TOps, TV>(preG);
-        TV o = SimdMath.Sigmoid<TOps, TV>(preO);
+        TV o = SimdMath.GateSigmoid<TOps, TV>(preO);
         if (keep)
         {
             TOps.Store(i, ref gates);

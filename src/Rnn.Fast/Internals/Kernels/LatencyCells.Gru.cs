@@ -113,8 +113,8 @@ internal abstract partial class LatencyCells<TOps, TV>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV FinishGru(TV preR, TV preZ, TV preNx, TV preNh, ref float hOld, ref float hNext)
     {
-        TV r = SimdMath.Sigmoid<TOps, TV>(preR);
-        TV z = SimdMath.Sigmoid<TOps, TV>(preZ);
+        TV r = SimdMath.GateSigmoid<TOps, TV>(preR);
+        TV z = SimdMath.GateSigmoid<TOps, TV>(preZ);
         TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, preNh, preNx));
         TV hb = SimdMath.FlushTiny<TOps, TV>(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(in hOld), n), n));
         TOps.Store(hb, ref hNext);

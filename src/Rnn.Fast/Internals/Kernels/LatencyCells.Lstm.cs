@@ -70,10 +70,10 @@ internal abstract partial class LatencyCells<TOps, TV>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV FinishLstm(TV preI, TV preF, TV preG, TV preO, ref float c, ref float hNext)
     {
-        TV i = SimdMath.Sigmoid<TOps, TV>(preI);
-        TV f = SimdMath.Sigmoid<TOps, TV>(preF);
+        TV i = SimdMath.GateSigmoid<TOps, TV>(preI);
+        TV f = SimdMath.GateSigmoid<TOps, TV>(preF);
         TV g = SimdMath.Tanh<TOps, TV>(preG);
-        TV o = SimdMath.Sigmoid<TOps, TV>(preO);
+        TV o = SimdMath.GateSigmoid<TOps, TV>(preO);
         // The state's flush below 2^-63 kept off the chain from c' to h' (GateInterleavedCells.FinishLstmBlock says how).
         TV cNew = TOps.MultiplyAdd(f, TOps.Load(in c), TOps.Multiply(i, g));
         TOps.Store(SimdMath.FlushTiny<TOps, TV>(cNew), ref c);

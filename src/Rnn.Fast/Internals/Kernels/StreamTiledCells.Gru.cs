@@ -129,8 +129,8 @@ internal abstract partial class StreamTiledCells<TOps, TV>
     private static void FinishGru(TV preR, TV preZ, TV hn, TV preNx, ref float h, ref float hNext, bool keep, ref float gates)
     {
         int v = TOps.Lanes;
-        TV r = SimdMath.Sigmoid<TOps, TV>(preR);
-        TV z = SimdMath.Sigmoid<TOps, TV>(preZ);
+        TV r = SimdMath.GateSigmoid<TOps, TV>(preR);
+        TV z = SimdMath.GateSigmoid<TOps, TV>(preZ);
         TV n = SimdMath.Tanh<TOps, TV>(TOps.MultiplyAdd(r, hn, preNx));
         if (keep)
         {
