@@ -133,18 +133,22 @@ public abstract class Optimizer
 
     // Moments and momentum buffers decay geometrically wherever a parameter's gradient stays zero, and pass through the
     // subnormals on the way: Adam's v at β₂ = 0.999 takes about 16,000 steps to cross them. On x86 every multiply of a
-    // subnormal is a microcode assist: an Adam step over an LSTM with H = 256 ran 5× slower with them (Emerald Rapids,
-    // 11 ms against 2). So state is stored as zero below the smallest normal float, as hardware flush-to-zero would store
-    // it. What that drops is invisible: a moment under 1.2e-38 moves a weight by lr·1.2e-38/ε, and √v stays under 1.1e-19,
-    // far below ε.
-    private const float SmallestNormal = 1.17549435e-38f;
+    // subnormal, or one whose product is subnormal, is a microcode assist: an Adam step over an LSTM with H = 256 ran 5×
+    // slower with subnormal moments (Emerald Rapids, 11 ms against 2). So, as the engine's flush (SimdMath.FlushTiny),
+    // gradients, m and momentum buffers below 2^-63 count as zero, so that their products with any coefficient or
+    // learning rate of at least 2^-63 are normal. g² below 2^-100 and v below 2^-120 also count as zero, which keeps
+    // c₂g² and β₂v normal. What this drops cannot move a weight: a term under 2^-63 in m moves it by at most
+    // lr·1.1e-19/ε, and √v under 2^-60 is under 8.7e-19, far below ε.
+    private protected const float Tiny = 1.0842021724855044e-19f;        // 2^-63
+    private protected const float TinySquare = 7.888609052210118e-31f;   // 2^-100
+    private protected const float TinySecondMoment = 7.52316384526264e-37f; // 2^-120
 
-    /// <summary><paramref name="x"/> with every lane below the smallest normal float in magnitude set to zero.</summary>
-    private protected static Vector<float> FlushSubnormal(Vector<float> x) =>
-        Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), new Vector<float>(SmallestNormal)), Vector<float>.Zero, x);
+    /// <summary><paramref name="x"/> with every lane below <paramref name="floor"/> in magnitude set to zero.</summary>
+    private protected static Vector<float> Flush(Vector<float> x, float floor) =>
+        Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), new Vector<float>(floor)), Vector<float>.Zero, x);
 
-    /// <summary><paramref name="x"/>, or zero if it is below the smallest normal float in magnitude.</summary>
-    private protected static float FlushSubnormal(float x) => MathF.Abs(x) < SmallestNormal ? 0f : x;
+    /// <summary><paramref name="x"/>, or zero if it is below <paramref name="floor"/> in magnitude.</summary>
+    private protected static float Flush(float x, float floor) => MathF.Abs(x) < floor ? 0f : x;
 
     /// <summary>Validates a coefficient in [0, 1) or similar ranges.</summary>
     protected static float InRange(float value, float low, float high, string name) =>
@@ -153,8 +157,8 @@ public abstract class Optimizer
 
 /// <summary>
 /// <c>torch.optim.SGD</c>: g ← g + λp; with momentum μ: b ← g (first step), else μb + (1 − dampening)g;
-/// g ← g + μb (Nesterov) or b; p ← p − lr·g. A momentum buffer below the smallest normal float is stored as zero (as
-/// flush-to-zero hardware stores it: a subnormal buffer would make every step many times slower on x86).
+/// g ← g + μb (Nesterov) or b; p ← p − lr·g. Gradients and momentum below 2^-63 count as zero (a subnormal buffer would
+/// make every step many times slower on x86; see the optimizer's flush).
 /// </summary>
 public sealed class Sgd : Optimizer
 {
@@ -204,10 +208,10 @@ public sealed class Sgd : Optimizer
         for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
         {
             var w = new Vector<float>(values[i..]);
-            Vector<float> g = new Vector<float>(gradients[i..]) + decay * w;
+            Vector<float> g = Flush(new Vector<float>(gradients[i..]) + decay * w, Tiny);
             if (Momentum != 0f)
             {
-                Vector<float> b = FlushSubnormal(first ? g : mu * new Vector<float>(buffer.AsSpan(i)) + keep * g);
+                Vector<float> b = Flush(first ? g : mu * new Vector<float>(buffer.AsSpan(i)) + keep * g, Tiny);
                 b.CopyTo(buffer.AsSpan(i));
                 g = Nesterov ? g + mu * b : b;
             }
@@ -215,10 +219,10 @@ public sealed class Sgd : Optimizer
         }
         for (; i < values.Length; i++)
         {
-            float g = gradients[i] + WeightDecay * values[i];
+            float g = Flush(gradients[i] + WeightDecay * values[i], Tiny);
             if (Momentum != 0f)
             {
-                buffer[i] = FlushSubnormal(first ? g : Momentum * buffer[i] + (1f - Dampening) * g);
+                buffer[i] = Flush(first ? g : Momentum * buffer[i] + (1f - Dampening) * g, Tiny);
                 g = Nesterov ? g + Momentum * buffer[i] : buffer[i];
             }
             values[i] -= LearningRate * g;
@@ -228,8 +232,8 @@ public sealed class Sgd : Optimizer
 
 /// <summary>
 /// <c>torch.optim.Adam</c> (defaults lr 1e−3, β = (0.9, 0.999), ε = 1e−8): g ← g + λp; m ← β₁m + (1 − β₁)g;
-/// v ← β₂v + (1 − β₂)g²; p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε). Moments below the smallest normal float
-/// are stored as zero (as flush-to-zero hardware stores them: subnormal moments made a step 5× slower on x86).
+/// v ← β₂v + (1 − β₂)g²; p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε). Gradients and m below 2^-63, g² below
+/// 2^-100 and v below 2^-120 count as zero (subnormal moments made a step 5× slower on x86; none of it can move a weight).
 /// </summary>
 public sealed class Adam : Optimizer
 {
@@ -283,18 +287,18 @@ public sealed class Adam : Optimizer
         for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
         {
             var w = new Vector<float>(values[i..]);
-            Vector<float> g = new Vector<float>(gradients[i..]) + decay * w;
-            Vector<float> mi = FlushSubnormal(b1 * new Vector<float>(m.AsSpan(i)) + c1 * g);
-            Vector<float> vi = FlushSubnormal(b2 * new Vector<float>(v.AsSpan(i)) + c2 * g * g);
+            Vector<float> g = Flush(new Vector<float>(gradients[i..]) + decay * w, Tiny);
+            Vector<float> mi = Flush(b1 * new Vector<float>(m.AsSpan(i)) + c1 * g, Tiny);
+            Vector<float> vi = Flush(b2 * new Vector<float>(v.AsSpan(i)) + c2 * Flush(g * g, TinySquare), TinySecondMoment);
             mi.CopyTo(m.AsSpan(i));
             vi.CopyTo(v.AsSpan(i));
             (w - step * mi / (Vector.SquareRoot(vi) / root + eps)).CopyTo(values[i..]);
         }
         for (; i < values.Length; i++)
         {
-            float g = gradients[i] + WeightDecay * values[i];
-            m[i] = FlushSubnormal(Beta1 * m[i] + (1f - Beta1) * g);
-            v[i] = FlushSubnormal(Beta2 * v[i] + (1f - Beta2) * g * g);
+            float g = Flush(gradients[i] + WeightDecay * values[i], Tiny);
+            m[i] = Flush(Beta1 * m[i] + (1f - Beta1) * g, Tiny);
+            v[i] = Flush(Beta2 * v[i] + (1f - Beta2) * Flush(g * g, TinySquare), TinySecondMoment);
             // As torch.optim.Adam computes it: denominator = √v / √(1 − β₂ᵗ) + ε.
             values[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) / rootCorrection2 + Epsilon);
         }
