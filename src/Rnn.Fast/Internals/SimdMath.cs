@@ -85,14 +85,15 @@ internal static class SimdMath
     internal static TV Sigmoid<TOps, TV>(TV x, bool reciprocal) where TOps : struct, ISimdOps<TV> where TV : struct =>
         Sigmoid<TOps, TV>(x, reciprocal, SigmoidHigh);
 
-    // ln 2^63: σ(−GateHigh) = 2^-63 (to 1e-19 relative).
-    private const float GateHigh = 43.66827237527655f;
+    // Just under ln 2^63 = 43.668: σ(−GateHigh) = 1.0932e-19, above 2^-63 by more than the function's error, so a gate is
+    // never below the flush threshold (and a product of a gate with a flushed value never below 2^-126).
+    private const float GateHigh = 43.66f;
 
     /// <summary>
-    /// σ(x) as a cell's gate: <see cref="Sigmoid{TOps, TV}(TV)"/> for x ≥ −43.67, and σ(−43.67) ≈ 2^-63 below, where σ itself
+    /// σ(x) as a cell's gate: <see cref="Sigmoid{TOps, TV}(TV)"/> for x ≥ −43.66, and σ(−43.66) ≈ 1.01·2^-63 below, where σ itself
     /// falls under the engine's flush threshold (<see cref="FlushTiny{TOps, TV}"/>) and, below −87.3, into the subnormals,
     /// which every product with the gate would then pay a microcode assist for on x86 (a saturated gate from large
-    /// inputs, every step). The change is the clamp's constant: nothing on the chain; the error it adds is under 2^-63
+    /// inputs, every step). The change is the clamp's constant: nothing on the chain; the error it adds is under 1.1e-19
     /// absolute, and a gate times any flushed value (0 or at least 2^-63) is normal.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

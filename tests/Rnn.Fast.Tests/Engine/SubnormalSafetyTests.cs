@@ -15,18 +15,19 @@ public sealed class SubnormalSafetyTests
 {
     private const int Hidden = 16;
 
-    public static TheoryData<string, CellType, int> DecayCases()
+    public static TheoryData<string, CellType, int, int> DecayCases()
     {
-        var data = new TheoryData<string, CellType, int>();
+        var data = new TheoryData<string, CellType, int, int>();
         foreach (RnnKernel kernel in KernelRegistry.Available)
         {
             foreach (CellType cell in Enum.GetValues<CellType>())
             {
-                // 1: the latency family's Step; 3: its multi-stream Step; 9: the recurrence (stream tiles).
-                foreach (int batch in (int[])[1, 3, 9])
-                {
-                    data.Add(kernel.Name, cell, batch);
-                }
+                // 1: the latency family's Step; 3: its multi-stream Step; 9 streams: the recurrence, on the gate-interleaved
+                // cells at H = 16 and on the stream tiles from H = 128 (Recurrence.StreamTileMinHidden).
+                data.Add(kernel.Name, cell, 1, 16);
+                data.Add(kernel.Name, cell, 3, 16);
+                data.Add(kernel.Name, cell, 9, 16);
+                data.Add(kernel.Name, cell, 9, Recurrence.StreamTileMinHidden);
             }
         }
         return data;
@@ -47,33 +48,42 @@ public sealed class SubnormalSafetyTests
 
     [Theory]
     [MemberData(nameof(DecayCases))]
-    public void Step_StateDecayingInSilence_NeverSubnormal_EndsAtZero(string kernel, CellType cell, int batch)
+    public void Step_StateDecayingInSilence_NeverSubnormal_EndsAtZero(string kernel, CellType cell, int batch, int hidden)
     {
-        RnnModel model = RnnModel.Create([Layer(cell, input: 1, seed: 5)], kernel: kernel);
-        RnnState state = model.CreateState(batch);
-        Charge(model, state);
-        float[] input = new float[batch], output = new float[batch * Hidden];
-        for (int t = 0; t < 2000; t++)
+        // Elman once with tanh (the flush inside tanh's select), once with ReLU (the flush of the result).
+        foreach (Activation f in cell == CellType.Elman ? (Activation[])[Activation.Tanh, Activation.Relu] : [Activation.Tanh])
         {
-            model.Step(input, state, output);
-            AssertNoSubnormal(state, cell, $"{kernel} {cell} B={batch}, after step {t}");
+            RnnModel model = RnnModel.Create([Layer(cell, input: 1, seed: 5, hidden: hidden, nonlinearity: f)], kernel: kernel);
+            RnnState state = model.CreateState(batch);
+            Charge(model, state);
+            float[] input = new float[batch], output = new float[batch * hidden];
+            string what = $"{kernel} {cell} {f} H={hidden} B={batch}";
+            for (int t = 0; t < 2000; t++)
+            {
+                model.Step(input, state, output);
+                AssertNoSubnormal(state, cell, $"{what}, after step {t}");
+            }
+            AssertAllZero(state, cell, $"{what}: after 2000 silent steps the state must have decayed to 0");
         }
-        AssertAllZero(state, cell, $"{kernel} {cell} B={batch}: after 2000 silent steps the state must have decayed to 0");
     }
 
     [Theory]
     [MemberData(nameof(DecayCases))]
-    public void Run_StateDecayingInSilence_NeverSubnormal_EndsAtZero(string kernel, CellType cell, int batch)
+    public void Run_StateDecayingInSilence_NeverSubnormal_EndsAtZero(string kernel, CellType cell, int batch, int hidden)
     {
-        RnnModel model = RnnModel.Create([Layer(cell, input: 1, seed: 6)], kernel: kernel);
-        RnnState state = model.CreateState(batch);
-        Charge(model, state);
-        const int Steps = 1500;
-        float[] outputs = new float[Steps * batch * Hidden];
-        model.Run(new float[Steps * batch], Steps, state, outputs);
-        int subnormal = Array.FindIndex(outputs, float.IsSubnormal);
-        Assert.True(subnormal < 0, $"{kernel} {cell} B={batch}: h at step {subnormal / (batch * Hidden)} is {(subnormal < 0 ? 0 : outputs[subnormal]):R}, subnormal");
-        AssertAllZero(state, cell, $"{kernel} {cell} B={batch}: after {Steps} silent steps the state must have decayed to 0");
+        foreach (Activation f in cell == CellType.Elman ? (Activation[])[Activation.Tanh, Activation.Relu] : [Activation.Tanh])
+        {
+            RnnModel model = RnnModel.Create([Layer(cell, input: 1, seed: 6, hidden: hidden, nonlinearity: f)], kernel: kernel);
+            RnnState state = model.CreateState(batch);
+            Charge(model, state);
+            const int Steps = 1500;
+            float[] outputs = new float[Steps * batch * hidden];
+            model.Run(new float[Steps * batch], Steps, state, outputs);
+            int subnormal = Array.FindIndex(outputs, float.IsSubnormal);
+            string what = $"{kernel} {cell} {f} H={hidden} B={batch}";
+            Assert.True(subnormal < 0, $"{what}: h at step {subnormal / (batch * hidden)} is {(subnormal < 0 ? 0 : outputs[subnormal]):R}, subnormal");
+            AssertAllZero(state, cell, $"{what}: after {Steps} silent steps the state must have decayed to 0");
+        }
     }
 
     [Theory]
@@ -218,20 +228,22 @@ public sealed class SubnormalSafetyTests
         Assert.True(last.IndexOfAnyExcept(0f) >= 0, $"{what}: dL/dx of the last step should not be 0");
     }
 
-    // Weights uniform in ±0.3 (the recurrence contracts; W_ih times inputScale), biases `bias` (0: nothing holds the
-    // state away from 0).
-    private static LayerWeights Layer(CellType cell, int input, int seed, float bias = 0f, float inputScale = 1f)
+    // Weights uniform in ±0.3·√(16/H) (the recurrence contracts at every H; W_ih times inputScale), biases `bias` (0:
+    // nothing holds the state away from 0).
+    private static LayerWeights Layer(CellType cell, int input, int seed, float bias = 0f, float inputScale = 1f, int hidden = Hidden,
+        Activation nonlinearity = Activation.Tanh)
     {
         var random = new Random(seed);
-        int gates = LayerWeights.GatesOf(cell) * Hidden;
-        float[] Uniform(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 0.6 - 0.3))];
-        float[] wih = [.. Uniform(gates * input).Select(w => w * inputScale)], whh = Uniform(gates * Hidden);
+        int gates = LayerWeights.GatesOf(cell) * hidden;
+        float scale = 0.3f * MathF.Sqrt(16f / hidden);
+        float[] Uniform(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale)];
+        float[] wih = [.. Uniform(gates * input).Select(w => w * inputScale)], whh = Uniform(gates * hidden);
         float[] b = [.. Enumerable.Repeat(bias, gates)];
         return cell switch
         {
-            CellType.Lstm => LayerWeights.Lstm(input, Hidden, wih, whh, b, b),
-            CellType.Gru => LayerWeights.Gru(input, Hidden, wih, whh, b, b),
-            _ => LayerWeights.Elman(input, Hidden, Activation.Tanh, wih, whh, b, b),
+            CellType.Lstm => LayerWeights.Lstm(input, hidden, wih, whh, b, b),
+            CellType.Gru => LayerWeights.Gru(input, hidden, wih, whh, b, b),
+            _ => LayerWeights.Elman(input, hidden, nonlinearity, wih, whh, b, b),
         };
     }
 
@@ -240,7 +252,7 @@ public sealed class SubnormalSafetyTests
     {
         for (int s = 0; s < state.Batch; s++)
         {
-            for (int k = 0; k < Hidden; k++)
+            for (int k = 0; k < state.Hidden(0, s).Length; k++)
             {
                 state.Hidden(0, s)[k] = 0.9f * MathF.Sin(1 + s + 0.7f * k);
                 if (model.Layers[0].Cell == CellType.Lstm)

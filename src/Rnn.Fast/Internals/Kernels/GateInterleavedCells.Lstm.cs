@@ -118,9 +118,10 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
         }
         // The state never turns subnormal (SimdMath.FlushTiny), and the flush stays off the chain c' → tanh(c') → h' that
         // the next step waits for (a flush there costs ~6 cycles twice): c' is stored flushed below 2^-63 while tanh reads
-        // it unflushed; tanh's own select for tiny arguments returns them flushed; and o is flushed beside the chain. h' is
-        // then a product of two factors each 0 or at least 2^-63, so never subnormal (below 2^-63 only with o < 2^-60,
-        // a pre-activation under −41).
+        // it unflushed; tanh's own select for tiny arguments returns them flushed; and o (a gate, at least 2^-63 by
+        // SimdMath.GateSigmoid) is flushed beside the chain all the same. h' is then a product of two factors each 0 or at
+        // least 2^-63, so 0 or at least 2^-126: never subnormal. At the end of a decay it can sit below 2^-63 for a step
+        // (o < 1 times a c' just above 2^-63) before c' falls under the flush and h' is 0.
         TV c = TOps.MultiplyAdd(f, TOps.Load(in cPrev), TOps.Multiply(i, g));
         TOps.Store(SimdMath.FlushTiny<TOps, TV>(c), ref cNext);
         TOps.Store(TOps.Multiply(SimdMath.FlushTiny<TOps, TV>(o), SimdMath.TanhFlushingTiny<TOps, TV>(c)), ref hNext);
