@@ -180,9 +180,22 @@ public sealed partial class RnnModel
     {
         ReverseLayers = options.ReverseLayers is { } reverse ? [.. reverse] : null,
         Skip = options.Skip,
-        InitialHidden = options.InitialHidden is { } h ? [.. h.Select(a => a?.ToArray())] : null,
-        InitialCell = options.InitialCell is { } c ? [.. c.Select(a => a?.ToArray())] : null,
+        InitialHidden = options.InitialHidden is { } h ? [.. h.Select(FlushedCopy)] : null,
+        InitialCell = options.InitialCell is { } c ? [.. c.Select(FlushedCopy)] : null,
     };
+
+    // An initial state is state: values below 2^-63 are kept as zero, as every step stores them (TinyInputs), so a
+    // state reset from them does not make the next step read subnormals.
+    private static float[]? FlushedCopy(float[]? values)
+    {
+        if (values is null)
+        {
+            return null;
+        }
+        float[] copy = [.. values];
+        TinyInputs.Copy(copy, copy);
+        return copy;
+    }
 
     /// <summary>
     /// A state for <paramref name="batch"/> independent streams, at the model's initial state. It holds h and c of every

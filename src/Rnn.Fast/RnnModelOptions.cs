@@ -17,9 +17,11 @@ public sealed class RnnModelOptions
     /// </summary>
     public int Skip { get; init; }
 
-    /// <summary>Initial h per layer (length H, or null for zeros); new states and <see cref="RnnState.Reset"/> start here.</summary>
+    /// <summary>Initial h per layer (length H, or null for zeros); new states and <see cref="RnnState.Reset"/> start here.
+    /// Values below 2^-63 in magnitude are kept as zero, as the engine stores every state (README, "Flush to zero").</summary>
     public IReadOnlyList<float[]?>? InitialHidden { get; init; }
 
-    /// <summary>Initial c per LSTM layer (length H, or null for zeros; must be null for other cells).</summary>
+    /// <summary>Initial c per LSTM layer (length H, or null for zeros; must be null for other cells). Values below 2^-63 are
+    /// kept as zero.</summary>
     public IReadOnlyList<float[]?>? InitialCell { get; init; }
 }

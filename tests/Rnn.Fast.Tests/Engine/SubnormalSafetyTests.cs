@@ -172,6 +172,29 @@ public sealed class SubnormalSafetyTests
         AssertBitEqual(forwardZeroed, forwardDirty, $"{kernel} {cell} training Forward");
     }
 
+    [Fact]
+    public void InitialStateOptions_TinyValues_KeptAsZero_AStateResetFromThemHoldsNoSubnormal()
+    {
+        float[] h0 = [.. Enumerable.Range(0, Hidden).Select(k => k % 3 == 0 ? 1e-40f : k % 3 == 1 ? -5e-20f : 0.25f)];
+        float[] c0 = [.. h0.Select(x => -x)];
+        RnnModel model = RnnModel.Create([Layer(CellType.Lstm, input: 1, seed: 11)], null, null,
+            new RnnModelOptions { InitialHidden = [h0], InitialCell = [c0] });
+        RnnState state = model.CreateState(2);
+        state.Hidden(0, 1).Fill(0.5f);
+        state.Reset();
+        for (int s = 0; s < 2; s++)
+        {
+            for (int k = 0; k < Hidden; k++)
+            {
+                float expectedH = k % 3 == 2 ? 0.25f : MathF.CopySign(0f, h0[k]);
+                float expectedC = k % 3 == 2 ? -0.25f : MathF.CopySign(0f, c0[k]);
+                Assert.Equal(BitConverter.SingleToInt32Bits(expectedH), BitConverter.SingleToInt32Bits(state.Hidden(0, s)[k]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(expectedC), BitConverter.SingleToInt32Bits(state.Cell(0, s)[k]));
+            }
+        }
+        Assert.Equal(0f, model.Options.InitialHidden![0]![0]); // what the model reports is what it uses
+    }
+
     [Theory]
     [MemberData(nameof(KernelCells))]
     public void SaturatedGates_LargeNegativePreActivations_NoSubnormalGateOrState(string kernel, CellType cell)
