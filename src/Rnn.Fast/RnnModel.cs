@@ -264,7 +264,8 @@ public sealed partial class RnnModel
     /// all rows is one blocked matrix product, then the recurrence adds only <c>W_hh h</c>, all streams of a step
     /// together. A unidirectional run allocates nothing (the scratch is the state's). A bidirectional run keeps each
     /// layer's whole output, <c>2 × T·B·2H</c> floats (2H rounded up to whole vectors), allocated for the
-    /// call; its reverse direction's final state is its state after
+    /// call (and, if an input is below 2^-63, a copy of the inputs with those read as zero); its reverse direction's final
+    /// state is its state after
     /// step 0, as PyTorch's <c>h_n</c>.
     /// </remarks>
     /// <param name="inputs"><c>[T, B, I]</c>.</param>
