@@ -103,3 +103,68 @@ public class Training
     [Benchmark]
     public TrainStepResult Step() => _trainer.Step(_x, 100, _y);
 }
+
+/// <summary>
+/// One LSTM training step (I = H = 128, B = 16, T = 200, Adam) with the MSE loss on every step or, through the mask, on
+/// the last step only. With the loss only at the end, the gradient vanishes back through time; without a flush to zero
+/// it decays through the subnormals, and every x86 multiply of one is a microcode assist.
+/// </summary>
+[MemoryDiagnoser]
+public class LastStepLoss
+{
+    private const int T = 200, B = 16, H = 128;
+    private Trainer _trainer = null!;
+    private float[] _x = [], _y = [], _mask = [];
+
+    [Params("every", "last")]
+    public string Loss { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var model = TrainableModel.From(RnnModel.CreateLstm(H, H, outputSize: 1, seed: 1));
+        _trainer = new Trainer(model, new Adam(model, 1e-6f), LossFunction.MeanSquaredError, T, B);
+        _x = [.. Enumerable.Range(0, T * B * H).Select(i => 0.9f * MathF.Sin(0.37f * i))];
+        _y = [.. Enumerable.Range(0, T * B).Select(i => 0.5f + 0.4f * MathF.Cos(i))];
+        _mask = [.. Enumerable.Range(0, T * B).Select(i => Loss == "every" || i >= (T - 1) * B ? 1f : 0f)];
+    }
+
+    [Benchmark]
+    public TrainStepResult Step() => _trainer.Step(_x, T, _y, _mask);
+}
+
+/// <summary>
+/// Adam steps over an LSTM (I = H = 32) whose gradients went to zero after one tiny one (1e-17): m and v decay
+/// geometrically, and v (β₂ = 0.999) would spend most of these 20,000 steps in the subnormals. Per Adam step.
+/// </summary>
+[MemoryDiagnoser]
+public class AdamDecay
+{
+    private const int Steps = 20_000;
+    private TrainableModel _model = null!;
+    private Adam _adam = null!;
+
+    [GlobalSetup]
+    public void Setup() => _model = TrainableModel.From(RnnModel.CreateLstm(32, 32, seed: 1));
+
+    [IterationSetup]
+    public void Fresh()
+    {
+        _adam = new Adam(_model, 1e-3f);
+        foreach (Parameter p in _model.Parameters)
+        {
+            p.SetGradients([.. Enumerable.Repeat(1e-17f, p.Count)]); // logical elements only: the padding stays zero
+        }
+        _adam.Step();
+        _model.ZeroGradients();
+    }
+
+    [Benchmark(OperationsPerInvoke = Steps)]
+    public void Step()
+    {
+        for (int i = 0; i < Steps; i++)
+        {
+            _adam.Step();
+        }
+    }
+}
