@@ -109,6 +109,7 @@ internal static class VerifyCommand
                 AnsiConsole.MarkupLine($"[{colour}]{Markup.Escape(summary.Kernel)} worst: {Markup.Escape(worst.Case.ToString())}; {Markup.Escape(worst.Worst)}[/]");
             }
         }
+        bool subnormalSafe = SubnormalTable(kernels, precision);
         AnsiConsole.MarkupLine($"[grey]{clock.Elapsed.TotalSeconds:0.0} s[/]");
 
         bool passed = report.Passed;
@@ -116,7 +117,44 @@ internal static class VerifyCommand
         {
             AnsiConsole.MarkupLine("[red]Verification failed: at least one kernel disagrees with the reference.[/]");
         }
-        return passed ? 0 : 1;
+        if (!subnormalSafe)
+        {
+            AnsiConsole.MarkupLine("[red]Verification failed: a kernel let a decaying state turn subnormal (slow on x86).[/]");
+        }
+        return passed && subnormalSafe ? 0 : 1;
+    }
+
+    /// <summary>
+    /// <see cref="SubnormalCheck"/>: per kernel, whether a state decaying in silence stays out of the subnormals on every
+    /// path; the failing checks are listed. Returns whether all passed.
+    /// </summary>
+    private static bool SubnormalTable(IReadOnlyList<string> kernels, WeightPrecision precision)
+    {
+        IReadOnlyList<SubnormalCheckResult> results = SubnormalCheck.Run(kernels, precision);
+        var table = new Table()
+            .Title("[bold]Subnormal safety: a state decaying in silence (LSTM, GRU, Elman tanh/ReLU; H 16 and 128; Step of 1 and 3 streams, Run of 9)[/]")
+            .AddColumn("Kernel")
+            .AddColumn(new TableColumn("Checks").RightAligned())
+            .AddColumn(new TableColumn("Subnormal values").RightAligned())
+            .AddColumn(new TableColumn("Ended at 0").RightAligned())
+            .AddColumn("Result");
+        foreach (IGrouping<string, SubnormalCheckResult> kernel in results.GroupBy(r => r.Kernel))
+        {
+            bool ok = kernel.All(r => r.Passed);
+            table.AddRow(
+                Markup.Escape(kernel.Key),
+                $"{kernel.Count()}",
+                $"{kernel.Sum(r => r.SubnormalValues)}",
+                $"{kernel.Count(r => r.EndedAtZero)}/{kernel.Count()}",
+                ok ? "[green]pass[/]" : "[red]FAIL[/]");
+        }
+        AnsiConsole.Write(table);
+        foreach (SubnormalCheckResult failed in results.Where(r => !r.Passed))
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(failed.Kernel)}: {Markup.Escape(failed.Case)}: {failed.SubnormalValues} subnormal values, " +
+                $"{(failed.EndedAtZero ? "ended at 0" : "did not end at 0")}[/]");
+        }
+        return results.All(r => r.Passed);
     }
 
     /// <summary>One row per model family, one column per kernel: the worst error / tolerance of the family's cases, or the failures.</summary>

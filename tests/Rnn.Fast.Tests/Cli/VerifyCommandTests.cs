@@ -17,6 +17,17 @@ public sealed class VerifyCommandTests
         Assert.All(cases, c => Assert.Contains(c.Family, KernelVerifier.FamilyOrder));
     }
 
+    [Theory]
+    [InlineData(WeightPrecision.Float32)]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SubnormalCheck_EveryKernel_EveryPathStaysOutOfTheSubnormalsAndEndsAtZero(WeightPrecision precision)
+    {
+        IReadOnlyList<SubnormalCheckResult> results = SubnormalCheck.Run(RnnKernels.Available, precision);
+        Assert.Equal(RnnKernels.Available.Count * 24, results.Count);
+        Assert.All(results, r => Assert.True(r.Passed, $"{r.Kernel}: {r.Case}: {r.SubnormalValues} subnormal values, ended at 0: {r.EndedAtZero}"));
+    }
+
     [Fact]
     public void Verify_EveryKernel_PassesEveryFamily()
     {
