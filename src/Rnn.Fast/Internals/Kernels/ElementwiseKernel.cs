@@ -126,8 +126,10 @@ internal abstract class ElementwiseKernel<TOps, TV> : ElementwiseKernel where TO
         }
     }
 
-    /// <summary>dx = dy ⊙ f'(y) element-wise, with the derivative written in terms of the output.</summary>
-    internal static void MultiplyByDerivative<TDerivative>(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    /// <summary>dx = dy ⊙ f'(y) element-wise, with the derivative written in terms of the output; with
+    /// <paramref name="flush"/>, values below 2^-63 stored as zero (<see cref="SimdMath.FlushTiny{TOps, TV}"/>: a recurrent
+    /// gradient carried back through time).</summary>
+    internal static void MultiplyByDerivative<TDerivative>(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool flush = false)
         where TDerivative : struct, IDerivativeOperator
     {
         int v = TOps.Lanes;
@@ -138,11 +140,13 @@ internal abstract class ElementwiseKernel<TOps, TV> : ElementwiseKernel where TO
         for (; j + v <= dx.Length; j += v)
         {
             TV derivative = TDerivative.FromOutput<TOps, TV>(TOps.Load(in Unsafe.Add(ref yRef, j)));
-            TOps.Store(TOps.Multiply(TOps.Load(in Unsafe.Add(ref dyRef, j)), derivative), ref Unsafe.Add(ref dxRef, j));
+            TV product = TOps.Multiply(TOps.Load(in Unsafe.Add(ref dyRef, j)), derivative);
+            TOps.Store(flush ? SimdMath.FlushTiny<TOps, TV>(product) : product, ref Unsafe.Add(ref dxRef, j));
         }
         for (; j < dx.Length; j++)
         {
-            Unsafe.Add(ref dxRef, j) = Unsafe.Add(ref dyRef, j) * TDerivative.FromOutput<ScalarOps, float>(Unsafe.Add(ref yRef, j));
+            float product = Unsafe.Add(ref dyRef, j) * TDerivative.FromOutput<ScalarOps, float>(Unsafe.Add(ref yRef, j));
+            Unsafe.Add(ref dxRef, j) = flush ? SimdMath.FlushTiny<ScalarOps, float>(product) : product;
         }
     }
 

@@ -90,33 +90,12 @@ internal abstract partial class GateInterleavedCells<TOps, TV>
     {
         switch (nonlinearity)
         {
-            case Activation.Tanh: ElmanBackward<TanhDerivative>(h, dh, dPre); break;
-            case Activation.Relu: ElmanBackward<ReluDerivative>(h, dh, dPre); break;
-            case Activation.Sigmoid: ElmanBackward<SigmoidDerivative>(h, dh, dPre); break;
-            case Activation.Identity: ElmanBackward<IdentityDerivative>(h, dh, dPre); break;
+            // dPre = dh ⊙ f'(h), flushed as every gradient this role writes.
+            case Activation.Tanh: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<TanhDerivative>(h, dh, dPre, flush: true); break;
+            case Activation.Relu: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<ReluDerivative>(h, dh, dPre, flush: true); break;
+            case Activation.Sigmoid: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<SigmoidDerivative>(h, dh, dPre, flush: true); break;
+            case Activation.Identity: ElementwiseKernel<TOps, TV>.MultiplyByDerivative<IdentityDerivative>(h, dh, dPre, flush: true); break;
             default: throw new ArgumentOutOfRangeException(nameof(nonlinearity), nonlinearity, "Not a recurrent nonlinearity.");
-        }
-    }
-
-    // dPre = dh ⊙ f'(h), flushed. The engine's rows are whole blocks; any other length ends in a scalar remainder with
-    // the same math.
-    private static void ElmanBackward<TDerivative>(ReadOnlySpan<float> h, ReadOnlySpan<float> dh, Span<float> dPre)
-        where TDerivative : struct, IDerivativeOperator
-    {
-        int v = TOps.Lanes;
-        ref float hRef = ref MemoryMarshal.GetReference(h);
-        ref float dhRef = ref MemoryMarshal.GetReference(dh);
-        ref float dRef = ref MemoryMarshal.GetReference(dPre);
-        int j = 0;
-        for (; j + v <= dPre.Length; j += v)
-        {
-            TV derivative = TDerivative.FromOutput<TOps, TV>(TOps.Load(in Unsafe.Add(ref hRef, j)));
-            TOps.Store(Flush(TOps.Multiply(TOps.Load(in Unsafe.Add(ref dhRef, j)), derivative)), ref Unsafe.Add(ref dRef, j));
-        }
-        for (; j < dPre.Length; j++)
-        {
-            float derivative = TDerivative.FromOutput<ScalarOps, float>(Unsafe.Add(ref hRef, j));
-            Unsafe.Add(ref dRef, j) = SimdMath.FlushTiny<ScalarOps, float>(Unsafe.Add(ref dhRef, j) * derivative);
         }
     }
 
