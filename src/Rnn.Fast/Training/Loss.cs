@@ -8,7 +8,9 @@ namespace Rnn.Fast.Training;
 /// Outputs are <c>[T, B, O]</c>. The mask is <c>[T, B]</c> of non-negative weights (empty = every step counts):
 /// a mask that is 1 only at t = T−1 expresses "only the last step counts". With M = Σ mask, the losses are
 /// means over the counted elements as PyTorch's <c>reduction='mean'</c>; if M = 0 the loss and gradient are 0.
-/// Sums are accumulated in double.
+/// Sums are accumulated in double. Gradient elements below 2^-63 in magnitude are written as zero (README, "Flush to
+/// zero"): a confident classifier's softmax puts subnormal probabilities into dL/dy, and every x86 multiply of one in
+/// the backward pass would be a microcode assist.
 /// </remarks>
 public static class Loss
 {
@@ -69,7 +71,9 @@ public static class Loss
                 Vector256<double> high = Vector256.WidenUpper(yv) - Vector256.WidenUpper(tv);
                 sumLow += weight * low * low;
                 sumHigh += weight * high * high;
-                Vector256.Narrow(f * low * sc, f * high * sc).StoreUnsafe(ref gRef, (nuint)o);
+                Vector256<float> g = Vector256.Narrow(f * low * sc, f * high * sc);
+                Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(g), Vector256.Create(Tiny)), Vector256<float>.Zero, g)
+                    .StoreUnsafe(ref gRef, (nuint)o);
             }
             sum = Vector256.Sum(sumLow + sumHigh);
         }
@@ -77,7 +81,7 @@ public static class Loss
         {
             double diff = (double)y[o] - target[o];
             sum += w * diff * diff;
-            gradient[o] = (float)(factor * diff * scale);
+            gradient[o] = Flush((float)(factor * diff * scale));
         }
         return sum;
     }
@@ -132,7 +136,7 @@ public static class Loss
             for (int o = 0; o < outputSize; o++)
             {
                 double softmax = Math.Exp(z[o] - logSumExp);
-                outputGradient[r * outputSize + o] = (float)(w * (softmax - (o == (int)target ? 1 : 0)) / weightSum);
+                outputGradient[r * outputSize + o] = Flush((float)(w * (softmax - (o == (int)target ? 1 : 0)) / weightSum));
             }
         }
         return (float)(sum / weightSum);
@@ -171,4 +175,8 @@ public static class Loss
         }
         return sum;
     }
+
+    private const float Tiny = 1.0842021724855044e-19f; // 2^-63, the engine's flush threshold
+
+    private static float Flush(float x) => MathF.Abs(x) < Tiny ? 0f : x;
 }

@@ -10,6 +10,34 @@ namespace Rnn.Fast.Tests.Training;
 [Trait("Category", "Kernel")]
 public sealed class LossTests
 {
+    [Fact]
+    public void Losses_GradientsBelowTwoToMinus63_WrittenAsZero_NeverSubnormal()
+    {
+        // A confident classifier: softmax probabilities of e^-120 and e^-50 are subnormal or tiny in float; and an MSE
+        // output within 1e-25 of its target. Every x86 multiply of a subnormal dL/dy in backward would be an assist.
+        float tiny = MathF.ScaleB(1f, -63);
+        float[] logits = [100f, 0f, -20f, 70f, 50f, 48f, 52f, 51f, 49f];   // 3 rows of 3 classes
+        float[] classes = [0f, 0f, 0f];
+        float[] dy = new float[logits.Length];
+        Loss.SoftmaxCrossEntropy(logits, classes, default, 3, dy);
+        Assert.All(dy, g => Assert.True(g == 0 || MathF.Abs(g) >= tiny, $"cross-entropy dL/dy {g:R} is below 2^-63 but not zero"));
+        Assert.Equal(0f, dy[2]);   // e^-120 / 3: subnormal before the flush
+        Assert.NotEqual(0f, dy[3]); // e^-30 / 3 ≈ 3e-14: kept
+
+        // 8 and 3 outputs: the vector body and the scalar tail.
+        foreach (int n in (int[])[8, 3])
+        {
+            // Even outputs 3e-20 from their targets (dL/dy = 2·3e-20/n, under 2^-63), odd ones 1e-3.
+            float[] y = [.. Enumerable.Range(0, n).Select(i => i % 2 == 0 ? 3e-20f : 0.5f + i)];
+            float[] target = [.. y.Select((v, i) => i % 2 == 0 ? 0f : v + 1e-3f)];
+            float[] g = new float[n];
+            Loss.MeanSquaredError(y, target, default, n, g);
+            Assert.All(g, v => Assert.True(v == 0 || MathF.Abs(v) >= tiny, $"MSE dL/dy {v:R} is below 2^-63 but not zero"));
+            Assert.Equal(0f, g[0]);
+            Assert.NotEqual(0f, g[1]);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(7)]
