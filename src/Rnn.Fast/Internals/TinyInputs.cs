@@ -63,8 +63,7 @@ internal static class TinyInputs
     {
         for (int i = 0; i < source.Length; i++)
         {
-            float value = source[i];
-            destination[i] = IsTiny(value) ? MathF.CopySign(0f, value) : value;
+            destination[i] = SimdMath.FlushTiny<ScalarOps, float>(source[i]);
         }
     }
 

@@ -72,7 +72,7 @@ public static class Loss
                 sumLow += weight * low * low;
                 sumHigh += weight * high * high;
                 Vector256<float> g = Vector256.Narrow(f * low * sc, f * high * sc);
-                Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(g), Vector256.Create(Tiny)), Vector256<float>.Zero, g)
+                Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(g), Vector256.Create(Internals.SimdMath.FlushBelow)), Vector256<float>.Zero, g)
                     .StoreUnsafe(ref gRef, (nuint)o);
             }
             sum = Vector256.Sum(sumLow + sumHigh);
@@ -176,7 +176,6 @@ public static class Loss
         return sum;
     }
 
-    private const float Tiny = 1.0842021724855044e-19f; // 2^-63, the engine's flush threshold
-
-    private static float Flush(float x) => MathF.Abs(x) < Tiny ? 0f : x;
+    // Below the engine's threshold (2^-63, SimdMath.FlushBelow): zero.
+    private static float Flush(float x) => MathF.Abs(x) < Internals.SimdMath.FlushBelow ? 0f : x;
 }

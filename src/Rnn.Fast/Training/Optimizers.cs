@@ -139,7 +139,7 @@ public abstract class Optimizer
     // learning rate of at least 2^-63 are normal. g² below 2^-100 and v below 2^-120 also count as zero, which keeps
     // c₂g² and β₂v normal. What this drops cannot move a weight: a term under 2^-63 in m moves it by at most
     // lr·1.1e-19/ε, and √v under 2^-60 is under 8.7e-19, far below ε.
-    private protected const float Tiny = 1.0842021724855044e-19f;        // 2^-63
+    private protected const float Tiny = Internals.SimdMath.FlushBelow;  // 2^-63, the engine's threshold
     private protected const float TinySquare = 7.888609052210118e-31f;   // 2^-100
     private protected const float TinySecondMoment = 7.52316384526264e-37f; // 2^-120
 
