@@ -34,7 +34,7 @@ public sealed class AllocationTests
     }
 
     // A real-time thread must not allocate on its first call either: the state is made on one thread, and the
-    // first Step and Run (batch-first too) happen on a new one, with nothing warmed there.
+    // first Step and Run (batch-first too, and with inputs that need flushing) happen on a new one, with nothing warmed there.
     [Theory]
     [MemberData(nameof(Cases))]
     public void StepAndRun_FirstCallsOnAFreshThread_AllocateNothing(string kernel, CellType cell, int batch)
@@ -49,6 +49,10 @@ public sealed class AllocationTests
         model.Step(x.AsSpan(0, batch * model.InputSize), warm, y.AsSpan(0, batch * model.OutputSize));
         model.Run(x, steps, warm, y);
         model.Run(x, steps, warm, y, SequenceLayout.BatchFirst);
+        // Inputs below 2^-63 take the other branch of the input scan: a flushed copy into the state's scratch.
+        float[] tiny = [.. x.Select((_, i) => i % 3 == 0 ? 1e-40f : 0.5f)];
+        model.Step(tiny.AsSpan(0, batch * model.InputSize), warm, y.AsSpan(0, batch * model.OutputSize));
+        model.Run(tiny, steps, warm, y);
 
         RnnState state = model.CreateState(batch);
         long allocated = -1;
@@ -58,6 +62,9 @@ public sealed class AllocationTests
             model.Step(x.AsSpan(0, batch * model.InputSize), state, y.AsSpan(0, batch * model.OutputSize));
             model.Run(x, steps, state, y);
             model.Run(x, steps, state, y, SequenceLayout.BatchFirst);
+            model.Step(tiny.AsSpan(0, batch * model.InputSize), state, y.AsSpan(0, batch * model.OutputSize));
+            model.Run(tiny, steps, state, y);
+            model.Run(tiny, steps, state, y, SequenceLayout.BatchFirst);
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         });
         thread.Start();
